@@ -1,0 +1,24 @@
+"""mibench: can this mutual-information estimate be trusted?
+
+All values are in bits. See ``mibench.list_estimators()`` for the estimators.
+"""
+from mibench.api import conditional_entropy, conditional_mutual_information, entropy, mutual_information
+from mibench.estimators.base import Estimator
+from mibench.interface import AssumptionWarning, UndefinedEstimateWarning
+from mibench.registry import list_estimators, make_estimator, parse_spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AssumptionWarning",
+    "Estimator",
+    "UndefinedEstimateWarning",
+    "conditional_entropy",
+    "conditional_mutual_information",
+    "entropy",
+    "list_estimators",
+    "make_estimator",
+    "mutual_information",
+    "parse_spec",
+    "__version__",
+]

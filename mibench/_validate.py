@@ -1,0 +1,163 @@
+"""Input checks shared by every estimator.
+
+Turns user arrays into torch tensors of shape ``(b, n, d)`` on one device, checks
+them, and turns the ``(b,)`` result back into the form the user passed in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Validated inputs: each variable as a ``(b, n, d)`` tensor on one device."""
+
+    variables: list[torch.Tensor]
+    batched: bool
+    as_torch: bool
+    out_dtype: torch.dtype
+
+    @property
+    def n(self) -> int:
+        return self.variables[0].shape[1]
+
+    @property
+    def device(self) -> torch.device:
+        return self.variables[0].device
+
+    def finish(self, values: torch.Tensor) -> Any:
+        """Return ``values`` (``(b,)``, bits) as the user expects: a torch tensor on
+        the inputs' device for torch inputs (0-d when unbatched), else a float or a
+        numpy array."""
+        values = values.detach()
+        if self.as_torch:
+            out = values.to(device=self.device, dtype=self.out_dtype)
+            return out if self.batched else out[0]
+        arr = values.to(device="cpu", dtype=torch.float64).numpy()
+        return arr if self.batched else float(arr[0])
+
+
+def _to_tensor(a: Any, name: str) -> torch.Tensor:
+    if isinstance(a, torch.Tensor):
+        return a.detach()
+    if isinstance(a, np.ndarray):
+        arr = a
+    else:
+        try:
+            arr = np.asarray(a)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{name} must be a numpy array or torch tensor; got {type(a).__name__}") from exc
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} has dtype {arr.dtype}; give integer codes or real numbers "
+            "(a numeric numpy array or torch tensor)"
+        )
+    if arr.dtype.kind == "u" and arr.dtype.itemsize > 1:
+        arr = arr.astype(np.int64)  # torch lacks wide unsigned kernels
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def _check_dtype(t: torch.Tensor, name: str) -> torch.Tensor:
+    if t.dtype == torch.bool:
+        return t.to(torch.uint8)
+    if t.is_complex():
+        raise TypeError(f"{name} is complex ({t.dtype}); mibench takes real numbers or integer codes")
+    if t.dtype in (torch.uint16, torch.uint32, torch.uint64):
+        return t.to(torch.int64)
+    return t
+
+
+def _check_finite(t: torch.Tensor, name: str) -> None:
+    if not t.is_floating_point():
+        return
+    # One reduction is much cheaper than an elementwise test; look closer only on
+    # failure (a sum can also overflow, which the closer look clears).
+    if torch.isfinite(t.sum()):
+        return
+    bad = ~torch.isfinite(t)
+    if bad.any():
+        count = int(bad.sum())
+        first = tuple(int(i) for i in torch.nonzero(bad)[0])
+        kinds = "NaN" if torch.isnan(t).any() else "Inf"
+        raise ValueError(
+            f"{name} contains {count} non-finite value(s) ({kinds}), the first at index {first}; "
+            "remove or impute those rows before estimating"
+        )
+
+
+def prepare(arrays: Sequence[Any], names: Sequence[str]) -> Prepared:
+    """Validate and reshape the variables of one estimate.
+
+    Each array may have shape ``(n,)``, ``(n, d)`` or ``(b, n, d)``. Unbatched
+    variables are broadcast against batched ones (e.g. one label vector for 16
+    seeds of activations). Raises ``TypeError``/``ValueError`` naming the variable
+    and what to change.
+    """
+    as_torch = any(isinstance(a, torch.Tensor) for a in arrays)
+    tensors = [_check_dtype(_to_tensor(a, nm), nm) for a, nm in zip(arrays, names)]
+    devices = {t.device for t, a in zip(tensors, arrays) if isinstance(a, torch.Tensor)}
+    if len(devices) > 1:
+        listing = ", ".join(f"{nm} on {t.device}" for t, nm in zip(tensors, names))
+        raise ValueError(f"inputs are on different devices ({listing}); move them to one device")
+    device = devices.pop() if devices else torch.device("cpu")
+
+    shaped = []
+    for t, nm in zip(tensors, names):
+        if t.ndim == 1:
+            t = t[None, :, None]
+        elif t.ndim == 2:
+            t = t[None]
+        elif t.ndim != 3:
+            raise ValueError(
+                f"{nm} has rank {t.ndim} (shape {tuple(t.shape)}); expected (n,), (n, d) or batched (b, n, d)"
+            )
+        if t.shape[2] < 1:
+            raise ValueError(f"{nm} has no columns (shape {tuple(t.shape)}); give at least one dimension")
+        _check_finite(t, nm)
+        shaped.append(t.to(device))
+
+    ns = {t.shape[1] for t in shaped}
+    if len(ns) > 1:
+        listing = ", ".join(f"{nm} has n={t.shape[1]}" for t, nm in zip(shaped, names))
+        raise ValueError(f"sample counts differ ({listing}); rows must be paired samples")
+    n = ns.pop()
+    if n < 2:
+        raise ValueError(f"need at least 2 samples, got n={n}")
+
+    batch_sizes = {t.shape[0] for t, a in zip(shaped, tensors) if a.ndim == 3}
+    if len(batch_sizes) > 1:
+        listing = ", ".join(f"{nm} has b={t.shape[0]}" for t, a, nm in zip(shaped, tensors, names) if a.ndim == 3)
+        raise ValueError(f"batch sizes differ ({listing}); batched inputs must share their leading dimension")
+    batched = bool(batch_sizes)
+    b = batch_sizes.pop() if batched else 1
+    if b < 1:
+        raise ValueError("batched input has an empty batch dimension (b=0)")
+    shaped = [t.expand(b, -1, -1) if t.shape[0] != b else t for t in shaped]
+
+    first = tensors[0]
+    out_dtype = first.dtype if first.is_floating_point() else torch.float64
+    return Prepared(shaped, batched, as_torch, out_dtype)
+
+
+def check_codes(t: torch.Tensor, name: str, estimator: str) -> None:
+    """Discrete estimators need non-negative integer codes."""
+    if t.is_floating_point():
+        integral = bool(torch.all(t == torch.round(t)))
+        hint = (
+            f"the values are whole numbers: cast them with x.astype(int) / x.long(), or "
+            if integral
+            else ""
+        )
+        raise TypeError(
+            f"{estimator} takes integer codes but {name} has float dtype {t.dtype}; {hint}"
+            f"bin continuous data with estimator='binned({estimator}, rule=uniform, bins=30)'"
+        )
+    if t.numel() and int(t.min()) < 0:
+        raise ValueError(
+            f"{name} has negative codes (min {int(t.min())}); codes must be non-negative integers: "
+            "relabel with np.unique(x, return_inverse=True) or shift by the minimum"
+        )

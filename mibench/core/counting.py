@@ -1,0 +1,235 @@
+"""Exact pattern counting on torch: rows of integer codes -> pattern ids -> counts.
+
+Every discrete estimator consumes :class:`Counts`, the positive counts of the distinct
+patterns seen in each batch element. Counting is exact: rows are packed into an
+int64 key when that packing is injective, and otherwise hashed and then *verified*
+(every row is compared with the first row of its hash group); on a collision the
+affected batch elements are recounted with an exact lexicographic ``torch.unique``.
+
+Shapes: codes ``(b, n, d)`` non-negative integers; ids ``(b, n)`` int64, dense in
+``[0, k_b)`` per batch element. Everything stays on the input's device.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+# Fixed odd multipliers (from a seeded generator) so hashing is deterministic.
+_HASH_MULT = torch.randint(
+    1, 2**62, (64,), generator=torch.Generator().manual_seed(20261122), dtype=torch.int64
+) | 1
+_MIX = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed int64
+_ROW_CHUNK = 1 << 16  # rows per chunk when building byte codes, keeps temporaries small
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Positive counts of the distinct patterns of each batch element.
+
+    ``values[i]`` is the count of one pattern and ``batch[i]`` the batch element it
+    belongs to (non-decreasing). Each batch element has ``n_samples`` samples.
+    """
+
+    values: torch.Tensor
+    batch: torch.Tensor
+    n_batches: int
+    n_samples: int
+
+    def distinct(self) -> torch.Tensor:
+        """Number of distinct patterns per batch element, ``(b,)`` int64."""
+        return segment_sum(torch.ones_like(self.values), self.batch, self.n_batches)
+
+    def per_batch(self) -> list[torch.Tensor]:
+        """The counts of each batch element as a list of 1-d tensors."""
+        k = self.distinct().tolist()
+        return list(torch.split(self.values, k))
+
+    @classmethod
+    def from_list(cls, counts: Sequence[Sequence[int]], device: torch.device | str = "cpu") -> "Counts":
+        """Build from per-batch lists of positive counts (each list must sum to the same n)."""
+        totals = {int(sum(c)) for c in counts}
+        if len(totals) != 1:
+            raise ValueError(f"every batch element needs the same number of samples; got totals {sorted(totals)}")
+        values = torch.tensor([v for c in counts for v in c], dtype=torch.int64, device=device)
+        if values.numel() and int(values.min()) < 1:
+            raise ValueError("counts must be positive integers")
+        batch = torch.repeat_interleave(
+            torch.arange(len(counts), device=device), torch.tensor([len(c) for c in counts], device=device)
+        )
+        return cls(values, batch, len(counts), totals.pop())
+
+
+def segment_sum(values: torch.Tensor, batch: torch.Tensor, n_batches: int) -> torch.Tensor:
+    """Sum ``values`` within each batch element -> ``(n_batches,)``."""
+    out = torch.zeros(n_batches, dtype=values.dtype, device=values.device)
+    return out.index_add_(0, batch, values)
+
+
+def _byte_words(codes: torch.Tensor) -> torch.Tensor:
+    """Pack codes < 256 eight to an int64 word: ``(b, n, d)`` -> ``(b, n, ceil(d/8))``.
+
+    The packing is injective, so equal words mean equal rows.
+    """
+    b, n, d = codes.shape
+    width = -(-d // 8) * 8
+    if codes.dtype == torch.uint8 and width == d and codes.is_contiguous():
+        return codes.view(torch.int64)
+    out = torch.zeros((b, n, width), dtype=torch.uint8, device=codes.device)
+    for start in range(0, n, _ROW_CHUNK):
+        out[:, start : start + _ROW_CHUNK, :d] = codes[:, start : start + _ROW_CHUNK]
+    return out.view(torch.int64)
+
+
+def _mixed_radix(codes: torch.Tensor, radix: list[int]) -> torch.Tensor:
+    """Exact key sum_j c_j * prod_{i<j} r_i, valid when prod r_j < 2**63."""
+    key = torch.zeros(codes.shape[:2], dtype=torch.int64, device=codes.device)
+    mult = 1
+    for j, r in enumerate(radix):
+        key += codes[..., j].to(torch.int64) * mult
+        mult *= r
+    return key
+
+
+def _hash_words(words: torch.Tensor, multipliers: torch.Tensor) -> torch.Tensor:
+    """64-bit multiply-xorshift hash of each row of int64 words (wraps mod 2**64)."""
+    key = torch.zeros(words.shape[:2], dtype=torch.int64, device=words.device)
+    mult = multipliers.to(words.device)
+    for j in range(words.shape[2]):
+        h = words[..., j] * mult[j % len(mult)]
+        h ^= h >> 31
+        key = key * _MIX + h
+    return key
+
+
+def _dense_from_keys(keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Dense ids of equal keys along the last dim.
+
+    Returns ``ids (b, n)``, ``k (b,)``, the sort permutation, and a mask of the
+    sorted positions where a new key starts.
+    """
+    sorted_keys, perm = torch.sort(keys, dim=-1)
+    is_start = torch.ones_like(sorted_keys, dtype=torch.bool)
+    is_start[:, 1:] = sorted_keys[:, 1:] != sorted_keys[:, :-1]
+    group = torch.cumsum(is_start, dim=-1) - 1
+    ids = torch.empty_like(group).scatter_(-1, perm, group)
+    return ids, group[:, -1] + 1, perm, is_start
+
+
+def _dense_small(keys: torch.Tensor, space: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dense ids of keys in ``[0, space)`` by counting, no sort (for small alphabets)."""
+    b = keys.shape[0]
+    flat = keys + torch.arange(b, device=keys.device)[:, None] * space
+    present = torch.bincount(flat.reshape(-1), minlength=b * space).reshape(b, space) > 0
+    rank = torch.cumsum(present, dim=1) - 1
+    ids = torch.gather(rank, 1, keys)
+    return ids, present.sum(dim=1)
+
+
+def _exact_unique_rows(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reference path: lexicographic unique of each batch element's rows."""
+    ids, ks = [], []
+    for r in rows:
+        _, inverse = torch.unique(r, dim=0, return_inverse=True)
+        ids.append(inverse)
+        ks.append(int(inverse.max()) + 1)
+    return torch.stack(ids), torch.tensor(ks, dtype=torch.int64, device=rows.device)
+
+
+def pattern_ids(codes: torch.Tensor, *, _multipliers: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dense pattern ids of the rows of ``codes``.
+
+    Args:
+        codes: ``(b, n, d)`` non-negative integer tensor.
+    Returns:
+        ``ids (b, n)`` int64 with equal rows sharing an id, dense in ``[0, k_b)``,
+        and ``k (b,)`` int64, the number of distinct rows of each batch element.
+    """
+    if codes.ndim != 3:
+        raise ValueError(f"codes must have shape (b, n, d); got {tuple(codes.shape)}")
+    b, n, d = codes.shape
+    if d == 1:
+        column = codes[..., 0].to(torch.int64)
+        top = int(column.max())
+        if top < max(4 * n, 1 << 16):
+            return _dense_small(column, top + 1)
+        return _dense_from_keys(column)[:2]
+    if codes.dtype == torch.uint8 or int(codes.max()) < 256:
+        words = _byte_words(codes)
+        if words.shape[2] == 1:
+            return _dense_from_keys(words[..., 0])[:2]
+    else:
+        radix = (codes.reshape(-1, d).amax(dim=0) + 1).tolist()
+        if math.prod(radix) < 2**63:
+            return _dense_from_keys(_mixed_radix(codes, radix))[:2]
+        words = codes.to(torch.int64)
+    keys = _hash_words(words, _HASH_MULT if _multipliers is None else _multipliers)
+    ids, k, perm, is_start = _dense_from_keys(keys)
+    # Verify: in sorted order, every row must equal the previous row unless it
+    # starts a new key group (equal rows are then equal to their group's first).
+    w = words.shape[2]
+    offsets = torch.arange(b, device=codes.device)[:, None] * n
+    sorted_words = words.reshape(b * n, w).index_select(0, (perm + offsets).reshape(-1)).reshape(b, n, w)
+    differs = (sorted_words[:, 1:] != sorted_words[:, :-1]).any(dim=2)
+    collided = (differs & ~is_start[:, 1:]).any(dim=1)
+    if bool(collided.any()):
+        bad = torch.nonzero(collided)[:, 0]
+        exact_ids, exact_k = _exact_unique_rows(words[bad])
+        ids = ids.clone()
+        ids[bad] = exact_ids
+        k = k.clone()
+        k[bad] = exact_k
+    return ids, k
+
+
+def counts_from_ids(ids: torch.Tensor, k: torch.Tensor) -> Counts:
+    """Counts of dense ids ``(b, n)`` with ``k (b,)`` distinct values each."""
+    b, n = ids.shape
+    offsets = torch.cumsum(k, 0) - k
+    values = torch.bincount((ids + offsets[:, None]).reshape(-1), minlength=int(k.sum()))
+    batch = torch.repeat_interleave(torch.arange(b, device=ids.device), k)
+    return Counts(values, batch, b, n)
+
+
+def joint_ids(id_sets: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dense ids of the joint pattern of several variables, each given as dense
+    ``(ids, k)``. Pairs are combined as ``a * k_b + b``, exact while ``k_a * k_b``
+    fits in int64 (always, as both are at most n)."""
+    ids, k = id_sets[0]
+    for other_ids, other_k in id_sets[1:]:
+        key = ids * int(other_k.max()) + other_ids
+        ids, k = _dense_from_keys(key)[:2]
+    return ids, k
+
+
+def joint_counts(id_sets: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> Counts:
+    """Counts of the joint pattern of variables given as dense ``(ids, k)``.
+
+    When the product alphabet is small against n it counts with one ``bincount``
+    (no sort); otherwise it sorts the combined keys once.
+    """
+    if len(id_sets) == 1:
+        return counts_from_ids(*id_sets[0])
+    ids, _ = id_sets[0]
+    b, n = ids.shape
+    sizes = [int(k.max()) for _, k in id_sets]
+    space = 1
+    for s in sizes:
+        space *= s
+    if b * space <= max(16 * b * n, 1 << 20):
+        key = torch.zeros_like(ids)
+        for (part, _), size in zip(id_sets, sizes):
+            key = key * size + part
+        offsets = torch.arange(b, device=ids.device)[:, None] * space
+        full = torch.bincount((key + offsets).reshape(-1), minlength=b * space)
+        present = full > 0
+        batch = torch.div(torch.nonzero(present)[:, 0], space, rounding_mode="floor")
+        return Counts(full[present], batch, b, n)
+    return counts_from_ids(*joint_ids(id_sets))
+
+
+def codes_to_counts(codes: torch.Tensor) -> Counts:
+    """Counts of the distinct rows of ``codes (b, n, d)``."""
+    return counts_from_ids(*pattern_ids(codes))

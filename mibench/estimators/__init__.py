@@ -1,0 +1,1 @@
+"""Estimators, one family per module; ``mibench.registry`` maps ids to classes."""

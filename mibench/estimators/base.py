@@ -1,0 +1,123 @@
+"""Shared machinery of all estimators: parameters, canonical spec strings, and
+entropy combinations (MI, conditional entropy, conditional MI).
+
+An estimator only has to say how to estimate the joint entropy of a subset of its
+variables; every information quantity is a signed sum of such joint entropies, so a
+bias correction is applied consistently to each term.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Sequence
+
+import torch
+
+from mibench._validate import Prepared, prepare
+
+# A quantity is a signed sum of joint entropies of subsets of the variables.
+Terms = Sequence[tuple[int, tuple[int, ...]]]
+ENTROPY: Terms = ((1, (0,)),)
+MUTUAL_INFORMATION: Terms = ((1, (0,)), (1, (1,)), (-1, (0, 1)))
+CONDITIONAL_ENTROPY: Terms = ((1, (0, 1)), (-1, (1,)))
+CONDITIONAL_MUTUAL_INFORMATION: Terms = ((1, (0, 2)), (1, (1, 2)), (-1, (0, 1, 2)), (-1, (2,)))
+
+LN2 = math.log(2.0)
+
+
+def format_value(value: Any) -> str:
+    """Canonical text of a parameter value inside a spec string."""
+    if isinstance(value, Estimator):
+        return value.spec
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return value if value.isidentifier() else repr(value)
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(format_value(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    raise TypeError(f"cannot put a {type(value).__name__} into a spec string")
+
+
+class Estimator:
+    """Base class. Subclasses set ``name``, ``params`` (name -> default, in the
+    order they appear in the spec), ``summary`` and ``reference``, and implement
+    :meth:`_estimate`.
+
+    The constructor only stores parameters; values are checked when estimating.
+    """
+
+    name: ClassVar[str] = ""
+    params: ClassVar[dict[str, Any]] = {}
+    summary: ClassVar[str] = ""
+    reference: ClassVar[str] = ""
+    #: True when :meth:`ceiling` is a proven upper bound of every estimate.
+    ceiling_is_bound: ClassVar[bool] = False
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            valid = ", ".join(self.params) or "none"
+            raise TypeError(f"{self.name} has no parameter(s) {', '.join(unknown)}; valid parameters: {valid}")
+        self._params = {**self.params, **params}
+
+    # -- parameters and identity -------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def _spec_items(self) -> tuple[list[Any], list[tuple[str, Any]]]:
+        """Positional values and keyword items of the canonical spec (defaults left out)."""
+        return [], [(k, v) for k, v in self._params.items() if v != self.params[k]]
+
+    @property
+    def spec(self) -> str:
+        """Canonical string of this configured estimator, e.g. ``nsb(K=1024)``."""
+        positional, items = self._spec_items()
+        parts = [format_value(v) for v in positional] + [f"{k}={format_value(v)}" for k, v in items]
+        return f"{self.name}({', '.join(parts)})" if parts else self.name
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.spec == other.spec  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash(self.spec)
+
+    def __repr__(self) -> str:
+        return f"<estimator {self.spec}>"
+
+    # -- public estimates (bits) -------------------------------------------------
+    def entropy(self, x: Any) -> Any:
+        """H(X) in bits. ``x``: ``(n,)``, ``(n, d)`` or batched ``(b, n, d)``."""
+        return self._run((x,), ("x",), ENTROPY)
+
+    def mutual_information(self, x: Any, y: Any) -> Any:
+        """I(X;Y) = H(X) + H(Y) - H(X,Y) in bits, each entropy by this estimator."""
+        return self._run((x, y), ("x", "y"), MUTUAL_INFORMATION)
+
+    def conditional_entropy(self, x: Any, y: Any) -> Any:
+        """H(X|Y) = H(X,Y) - H(Y) in bits."""
+        return self._run((x, y), ("x", "y"), CONDITIONAL_ENTROPY)
+
+    def conditional_mutual_information(self, x: Any, y: Any, z: Any) -> Any:
+        """I(X;Y|Z) = H(X,Z) + H(Y,Z) - H(X,Y,Z) - H(Z) in bits."""
+        return self._run((x, y, z), ("x", "y", "z"), CONDITIONAL_MUTUAL_INFORMATION)
+
+    def ceiling(self, n: int) -> float:
+        """Value (bits) at which estimates on n samples saturate."""
+        raise NotImplementedError
+
+    def _run(self, arrays: Sequence[Any], names: Sequence[str], terms: Terms) -> Any:
+        prepared = prepare(arrays, names)
+        self.check_params(len(arrays))
+        values = self._estimate(prepared, list(names), terms)
+        return prepared.finish(values)
+
+    def check_params(self, n_variables: int) -> None:
+        """Raise ValueError for invalid parameter values (called before estimating)."""
+
+    def _estimate(self, prepared: Prepared, names: list[str], terms: Terms) -> torch.Tensor:
+        """Return the ``(b,)`` float64 estimate in bits."""
+        raise NotImplementedError

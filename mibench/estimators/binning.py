@@ -1,0 +1,176 @@
+"""Binning: a discretizer in front of any discrete estimator.
+
+Rules (edges are computed once per call, per batch element):
+
+- ``fixed``: B equal bins over a fixed ``range`` (lo, hi) shared by every unit, as in
+  Shwartz-Ziv & Tishby's code. Bins are half-open [e_k, e_k+1), the last one closed;
+  values below lo fall in the first bin and values above hi in the last. (Their
+  ``np.digitize(a, np.linspace(-1, 1, 30))`` is ``bins=29`` here for a in (-1, 1).)
+- ``uniform``: per-unit min-max, B equal-width bins between each unit's min and max
+  (the max falls in the last bin; a constant unit is one bin).
+- ``width``: fixed bin width w, code ``floor(a / w)`` (Saxe et al.'s ibsgd code);
+  the number of bins follows from the data's spread.
+- ``quantile``: equal-mass bins per unit, edges at the empirical quantiles k/B; a
+  value equal to an edge goes to the upper bin, so ties stay together and heavy ties
+  give fewer, unequal bins.
+
+Float inputs are binned; integer inputs (e.g. class labels) are already discrete and
+pass through unchanged.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from mibench._validate import Prepared, check_codes
+from mibench.estimators.base import Estimator, Terms
+from mibench.estimators.discrete import DiscreteEstimator
+
+RULES = ("fixed", "uniform", "width", "quantile")
+_RULE_PARAMS = {"fixed": ("bins", "range"), "uniform": ("bins",), "width": ("width",), "quantile": ("bins",)}
+_CHUNK_ELEMENTS = 1 << 18  # values binned at a time: keeps the float temporaries in cache
+
+
+def _code_dtype(top: int) -> torch.dtype:
+    return torch.uint8 if top < 256 else torch.int64
+
+
+def _scaled_codes(x: torch.Tensor, lo: torch.Tensor, scale: torch.Tensor, bins: int) -> torch.Tensor:
+    """floor((x - lo) * scale) clipped to [0, bins - 1].
+
+    ``lo`` and ``scale`` are scalars or ``(b, 1, d)``. Works through the rows in
+    cache-sized chunks: one pass of small temporaries beats whole-array ops.
+    """
+    b, n, d = x.shape
+    out = torch.empty((b, n, d), dtype=_code_dtype(bins - 1), device=x.device)
+    rows = max(1, _CHUNK_ELEMENTS // d)
+    for i in range(b):
+        lo_i = lo[i] if lo.ndim else lo
+        scale_i = scale[i] if scale.ndim else scale
+        for start in range(0, n, rows):
+            v = (x[i, start : start + rows] - lo_i).mul_(scale_i).clamp_(0, bins - 1)
+            out[i, start : start + rows] = v  # truncation == floor, as v >= 0
+    return out
+
+
+def discretize(
+    x: torch.Tensor, rule: str, bins: int = 30, value_range: Sequence[float] = (-1.0, 1.0), width: float | None = None
+) -> torch.Tensor:
+    """Bin a float tensor ``(b, n, d)`` into non-negative integer codes ``(b, n, d)``.
+
+    See the module docstring for the rules and their edge conventions.
+    """
+    if rule == "fixed":
+        lo, hi = float(value_range[0]), float(value_range[1])
+        scale = torch.tensor(bins / (hi - lo), dtype=x.dtype, device=x.device)
+        return _scaled_codes(x, torch.tensor(lo, dtype=x.dtype, device=x.device), scale, bins)
+    if rule == "uniform":
+        lo = x.amin(dim=1, keepdim=True)
+        span = x.amax(dim=1, keepdim=True) - lo
+        scale = torch.where(span > 0, bins / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(span))
+        return _scaled_codes(x, lo, scale, bins)
+    if rule == "width":
+        assert width is not None
+        codes = torch.floor(x.to(torch.float64) / width).to(torch.int64)
+        codes -= codes.amin(dim=1, keepdim=True)
+        return codes.to(_code_dtype(int(codes.max())))
+    if rule == "quantile":
+        n = x.shape[1]
+        if bins == 1:
+            return torch.zeros(x.shape, dtype=torch.uint8, device=x.device)
+        cols = x.transpose(1, 2).contiguous()  # (b, d, n)
+        ordered = torch.sort(cols, dim=-1).values
+        cut = torch.tensor([(k * n) // bins for k in range(1, bins)], dtype=torch.int64, device=x.device)
+        edges = ordered.index_select(-1, cut).contiguous()
+        codes = torch.searchsorted(edges, cols, right=True)
+        return codes.transpose(1, 2).to(_code_dtype(bins - 1))
+    raise ValueError(f"unknown binning rule {rule!r}; valid rules: {', '.join(RULES)}")
+
+
+def _as_float(value: Any) -> Any:
+    """Show 1 and 1.0 alike in specs; leave malformed values for check_params to report."""
+    try:
+        if isinstance(value, (tuple, list)):
+            return tuple(float(v) for v in value)
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+class Binned(Estimator):
+    """A discretizer in front of a discrete estimator (values in bits).
+
+    ``binned(plugin, rule=uniform, bins=30)``: bin each float variable by ``rule``,
+    then estimate with the discrete estimator ``discrete`` on the codes. Integer
+    variables (labels) pass through unchanged.
+    """
+
+    name = "binned"
+    params = {"discrete": "plugin", "rule": "uniform", "bins": 30, "range": (-1.0, 1.0), "width": None}
+    summary = "bins continuous data (fixed / uniform / width / quantile), then a discrete estimator"
+    reference = "Shwartz-Ziv & Tishby (2017) arXiv:1703.00810; Saxe et al. (2019) J. Stat. Mech. 124020"
+
+    @property
+    def inner(self) -> DiscreteEstimator:
+        """The discrete estimator applied after binning."""
+        from mibench.registry import make_estimator
+
+        inner = make_estimator(self._params["discrete"])
+        if not isinstance(inner, DiscreteEstimator):
+            raise ValueError(
+                f"binned needs a discrete estimator inside, got {inner.spec!r}; "
+                f"choose one of the discrete estimators, e.g. binned(plugin, rule=uniform, bins=30)"
+            )
+        return inner
+
+    @property
+    def ceiling_is_bound(self) -> bool:  # type: ignore[override]
+        return self.inner.ceiling_is_bound
+
+    def ceiling(self, n: int) -> float:
+        return self.inner.ceiling(n)
+
+    def _spec_items(self) -> tuple[list[Any], list[tuple[str, Any]]]:
+        rule = self._params["rule"]
+        shown = _RULE_PARAMS.get(rule, ())
+        items = [("rule", rule)] + [(k, _as_float(self._params[k]) if k != "bins" else self._params[k]) for k in shown]
+        return [self.inner], items
+
+    def check_params(self, n_variables: int) -> None:
+        p = self._params
+        if p["rule"] not in RULES:
+            raise ValueError(f"binned: unknown rule {p['rule']!r}; valid rules: {', '.join(RULES)}")
+        shown = _RULE_PARAMS[p["rule"]]
+        for key in ("bins", "range", "width"):
+            if key not in shown and p[key] != self.params[key]:
+                raise ValueError(
+                    f"binned: {key}= does not apply to rule={p['rule']} (it uses {', '.join(shown)}); drop it"
+                )
+        if "bins" in shown:
+            bins = p["bins"]
+            if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+                raise ValueError(f"binned: bins must be an integer >= 1, got {bins!r}")
+        if p["rule"] == "fixed":
+            rng = p["range"]
+            if not (isinstance(rng, (tuple, list)) and len(rng) == 2 and float(rng[0]) < float(rng[1])):
+                raise ValueError(f"binned: range must be a pair (lo, hi) with lo < hi, got {rng!r}")
+        if p["rule"] == "width":
+            w = p["width"]
+            if w is None:
+                raise ValueError("binned: rule=width needs a bin width, e.g. width=0.5")
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not w > 0:
+                raise ValueError(f"binned: width must be a number > 0, got {w!r}")
+        self.inner.check_params(n_variables)
+
+    def _estimate(self, prepared: Prepared, names: list[str], terms: Terms) -> torch.Tensor:
+        inner = self.inner
+        p = self._params
+        codes = []
+        for t, name in zip(prepared.variables, names):
+            if t.is_floating_point():
+                codes.append(discretize(t, p["rule"], bins=p["bins"], value_range=p["range"], width=p["width"]))
+            else:
+                check_codes(t, name, inner.spec)
+                codes.append(t)
+        return inner.estimate_codes(codes, terms)

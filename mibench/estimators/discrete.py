@@ -1,0 +1,228 @@
+"""Classic discrete entropy estimators on counts, and the shared counting step.
+
+Each estimator turns the counts of the distinct patterns seen (``Counts``) into an
+entropy in bits; mutual information and the conditional forms are signed sums of
+joint entropies, each estimated with the same correction. Inputs are non-negative
+integer codes of shape ``(n,)``, ``(n, d)`` or ``(b, n, d)``; a row of d codes is one
+symbol.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Sequence
+
+import torch
+
+from mibench._validate import Prepared, check_codes
+from mibench.core.counting import Counts, joint_counts, pattern_ids, segment_sum
+from mibench.estimators.base import LN2, Estimator, Terms
+
+
+def _xlogx(c: torch.Tensor) -> torch.Tensor:
+    """c * ln c with 0 ln 0 = 0."""
+    return torch.where(c > 0, c * torch.log(torch.clamp(c, min=1)), torch.zeros_like(c))
+
+
+class DiscreteEstimator(Estimator):
+    """An estimator that sees data only through the counts of distinct patterns."""
+
+    #: True when the estimator takes a support size ``K`` (one per variable).
+    takes_support: ClassVar[bool] = False
+
+    def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
+        """Entropy in bits of each batch element, ``(b,)`` float64.
+
+        ``support`` is the number of possible symbols K where the estimator uses it.
+        """
+        raise NotImplementedError
+
+    def ceiling(self, n: int) -> float:
+        """The estimate when all n samples are distinct (bits), where this estimator saturates."""
+        singletons = Counts(torch.ones(n, dtype=torch.int64), torch.zeros(n, dtype=torch.int64), 1, n)
+        return float(self.entropy_from_counts(singletons, self._supports(1)[0])[0])
+
+    # -- support sizes ---------------------------------------------------------
+    def _supports(self, n_variables: int) -> list[int | None]:
+        K = self._params.get("K")
+        if K is None:
+            return [None] * n_variables
+        if isinstance(K, (tuple, list)):
+            return [int(k) for k in K]
+        return [int(K)] * n_variables
+
+    def check_params(self, n_variables: int) -> None:
+        if not self.takes_support:
+            return
+        K = self._params.get("K")
+        if K is None:
+            return
+        sizes = list(K) if isinstance(K, (tuple, list)) else [K]
+        if not isinstance(K, (tuple, list)) and n_variables > 1:
+            raise ValueError(
+                f"{self.name}: K is the support size of one variable; with {n_variables} variables "
+                f"pass one size each, e.g. K=({K}, {K})" + (", ..." if n_variables > 2 else "")
+            )
+        if len(sizes) != n_variables:
+            raise ValueError(f"{self.name}: K has {len(sizes)} sizes but the quantity has {n_variables} variables")
+        for k in sizes:
+            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+                raise ValueError(f"{self.name}: support size K must be a positive integer, got {k!r}")
+
+    # -- estimation ------------------------------------------------------------
+    def _estimate(self, prepared: Prepared, names: list[str], terms: Terms) -> torch.Tensor:
+        for t, name in zip(prepared.variables, names):
+            check_codes(t, name, self.spec)
+        return self.estimate_codes(prepared.variables, terms)
+
+    def estimate_codes(self, variables: Sequence[torch.Tensor], terms: Terms) -> torch.Tensor:
+        """Signed sum of joint entropies (bits) of integer-code variables ``(b, n, d)``."""
+        id_sets = [pattern_ids(v) for v in variables]
+        supports = self._supports(len(variables))
+        total = None
+        for sign, subset in terms:
+            counts = joint_counts([id_sets[i] for i in subset])
+            support = None
+            if all(supports[i] is not None for i in subset):
+                support = math.prod(supports[i] for i in subset)  # type: ignore[misc]
+            h = self.entropy_from_counts(counts, support)
+            total = sign * h if total is None else total + sign * h
+        assert total is not None
+        return total
+
+
+class _CountFormula(DiscreteEstimator):
+    """Helpers for estimators written as sums over the observed counts."""
+
+    @staticmethod
+    def _prep(counts: Counts) -> tuple[torch.Tensor, int, int]:
+        return counts.values.to(torch.float64), counts.n_batches, counts.n_samples
+
+    @staticmethod
+    def _sum(v: torch.Tensor, counts: Counts) -> torch.Tensor:
+        return segment_sum(v, counts.batch, counts.n_batches)
+
+
+class PlugIn(_CountFormula):
+    """Plug-in (maximum-likelihood) entropy: -sum p_i log2 p_i with p_i = n_i / N.
+
+    Biased down by about (K-1)/(2N ln 2) bits and never above log2 N, so once N is
+    small against 2**H it saturates at log2 N (Paninski 2003).
+    """
+
+    name = "plugin"
+    summary = "maximum-likelihood frequencies; saturates at log2 N"
+    reference = "Paninski (2003) Neural Computation 15:1191"
+    ceiling_is_bound = True
+
+    def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
+        c, _, n = self._prep(counts)
+        return (math.log(n) - self._sum(_xlogx(c), counts) / n) / LN2
+
+
+class MillerMadow(_CountFormula):
+    """Miller-Madow: plug-in + (K1 - 1) / (2 N ln 2) bits, K1 = distinct symbols seen."""
+
+    name = "miller_madow"
+    summary = "plug-in plus the first-order bias term (K1-1)/2N"
+    reference = "Miller (1955) Information Theory in Psychology"
+    ceiling_is_bound = True
+
+    def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
+        c, _, n = self._prep(counts)
+        k1 = self._sum(torch.ones_like(c), counts)
+        plugin = math.log(n) - self._sum(_xlogx(c), counts) / n
+        return (plugin + (k1 - 1) / (2 * n)) / LN2
+
+
+class Jackknife(_CountFormula):
+    """Leave-one-out jackknife of the plug-in: N H - (N-1)/N sum_j H_{-j}.
+
+    Removing one sample from a symbol with count c changes only that count, so the
+    N leave-one-out estimates are computed from the counts (Efron & Stein 1981;
+    Zahl 1977).
+    """
+
+    name = "jackknife"
+    summary = "leave-one-out bias correction of the plug-in"
+    reference = "Zahl (1977) Ecology 58:907; Strong et al. (1998) PRL 80:197"
+
+    def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
+        c, _, n = self._prep(counts)
+        s = self._sum(_xlogx(c), counts)
+        full = math.log(n) - s / n
+        s_each = s[counts.batch] - _xlogx(c) + _xlogx(c - 1)
+        loo = math.log(n - 1) - s_each / (n - 1)
+        return (n * full - (n - 1) / n * self._sum(c * loo, counts)) / LN2
+
+
+class Grassberger(_CountFormula):
+    """Grassberger (2003, eq. 35): ln N - (1/N) sum n_i G(n_i) nats, with
+    G(n) = psi(n) + (-1)^n / 2 * (psi((n+1)/2) - psi(n/2)). Reported in bits."""
+
+    name = "grassberger"
+    summary = "digamma-based bias correction (Grassberger 2003)"
+    reference = "Grassberger (2003) arXiv:physics/0307138, eq. 35"
+
+    def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
+        c, _, n = self._prep(counts)
+        sign = 1.0 - 2.0 * torch.remainder(c, 2)  # (-1)^c
+        g = torch.digamma(c) + 0.5 * sign * (torch.digamma((c + 1) / 2) - torch.digamma(c / 2))
+        return (math.log(n) - self._sum(c * g, counts) / n) / LN2
+
+
+class ChaoShen(_CountFormula):
+    """Chao-Shen coverage-adjusted Horvitz-Thompson estimator.
+
+    Coverage C = 1 - f1/N (f1 singletons; if every sample is a singleton f1 is taken
+    as N-1, as in the R package ``entropy``), p_i = C n_i / N and
+    H = -sum p_i ln p_i / (1 - (1 - p_i)^N) nats, reported in bits.
+    """
+
+    name = "chao_shen"
+    summary = "coverage-adjusted Horvitz-Thompson; for many unseen symbols"
+    reference = "Chao & Shen (2003) Environ. Ecol. Stat. 10:429"
+
+    def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
+        c, _, n = self._prep(counts)
+        f1 = self._sum((c == 1).to(torch.float64), counts)
+        f1 = torch.where(f1 == n, torch.full_like(f1, n - 1), f1)
+        coverage = 1 - f1 / n
+        p = coverage[counts.batch] * c / n
+        inclusion = -torch.expm1(n * torch.log1p(-p))  # 1 - (1-p)^N, accurate for small p
+        return self._sum(-p * torch.log(p) / inclusion, counts) / LN2
+
+
+class JamesStein(_CountFormula):
+    """James-Stein shrinkage of the frequencies toward uniform over K symbols
+    (Hausser & Strimmer 2009): p = lam/K + (1-lam) p_ml with
+    lam = (1 - sum p_ml^2) / ((N-1) sum (1/K - p_ml)^2), clipped to [0, 1].
+
+    ``K`` (one per variable) is the support size; unseen symbols get mass lam/K.
+    Without K the support is the K1 symbols seen, so nothing unseen gets mass.
+    """
+
+    name = "james_stein"
+    params = {"K": None}
+    summary = "shrinks frequencies toward uniform; needs the support size K"
+    reference = "Hausser & Strimmer (2009) JMLR 10:1469"
+    takes_support = True
+
+    def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
+        c, _, n = self._prep(counts)
+        k1 = self._sum(torch.ones_like(c), counts)
+        k = k1 if support is None else torch.full_like(k1, float(support))
+        if bool((k < k1).any()):
+            raise ValueError(
+                f"{self.name}: support size K={support} is smaller than the {int(k1.max())} distinct "
+                "symbols observed; give the true number of possible symbols"
+            )
+        p_ml = c / n
+        target = 1.0 / k
+        unseen = k - k1
+        spread = self._sum((target[counts.batch] - p_ml) ** 2, counts) + unseen * target**2
+        lam = (1 - self._sum(p_ml**2, counts)) / ((n - 1) * spread)
+        lam = torch.where(spread > 0, lam.clamp(0.0, 1.0), torch.ones_like(lam))
+        p = lam[counts.batch] * target[counts.batch] + (1 - lam[counts.batch]) * p_ml
+        p_unseen = lam * target
+        h_unseen = torch.where(p_unseen > 0, -unseen * p_unseen * torch.log(p_unseen), torch.zeros_like(p_unseen))
+        return (self._sum(-p * torch.log(p), counts) + h_unseen) / LN2

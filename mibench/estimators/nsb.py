@@ -1,0 +1,123 @@
+"""NSB: the Nemenman-Shafee-Bialek Bayesian entropy estimator.
+
+With a support size K it is the posterior mean of the entropy under a mixture of
+symmetric Dirichlet(beta) priors whose mixing density makes the prior on the entropy
+flat: p(beta) proportional to d xi / d beta, xi(beta) = psi(K beta + 1) - psi(beta + 1)
+(Nemenman, Shafee & Bialek 2002). The one-dimensional integral over beta is done on
+a grid in log beta around the posterior mode.
+
+Without K it is the K -> infinity limit (Nemenman 2011, Entropy 13:2013):
+H = (gamma - ln 2) + 2 ln N - psi(Delta) nats, with Delta = N - K1 the number of
+coincidences. That limit needs coincidences (Delta >= 1, NaN with a warning
+otherwise) and is meant for the undersampled regime, Delta small against N.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import torch
+from scipy import integrate, special
+
+from mibench.core.counting import Counts
+from mibench.estimators.base import LN2
+from mibench.estimators.discrete import DiscreteEstimator
+from mibench.interface import AssumptionWarning, UndefinedEstimateWarning
+
+_EULER_GAMMA = 0.5772156649015329
+_COARSE = np.linspace(-46.0, 23.0, 700)  # log beta from about 1e-20 to 1e10
+_FINE_POINTS = 4001
+_UNDERSAMPLED = 0.1  # warn when coincidences exceed this fraction of N (K unknown)
+
+
+def _log_posterior(log_beta: np.ndarray, values: np.ndarray, mult: np.ndarray, n: int, k: float) -> np.ndarray:
+    """log of P(counts | beta) * p(beta) * beta (the Jacobian of the log-beta grid)."""
+    beta = np.exp(log_beta)[:, None]
+    # gammaln(K b) - gammaln(N + K b) and gammaln(c + b) - gammaln(b), written with
+    # betaln, which stays accurate when K b is huge.
+    like = special.betaln(k * beta[:, 0], n) - special.gammaln(n)
+    like = like + (mult * (special.gammaln(values) - special.betaln(beta, values))).sum(axis=1)
+    prior = k * special.polygamma(1, k * beta[:, 0] + 1) - special.polygamma(1, beta[:, 0] + 1)
+    prior = np.maximum(prior, np.finfo(float).tiny)
+    return like + np.log(prior) + log_beta
+
+
+def _posterior_mean_entropy(log_beta: np.ndarray, values: np.ndarray, mult: np.ndarray, n: int, k: float, k1: int) -> np.ndarray:
+    """E[H | counts, beta] in nats for each beta of the grid (Wolpert & Wolf 1995)."""
+    beta = np.exp(log_beta)
+    total = n + k * beta
+    seen = (mult * (values + beta[:, None]) * special.digamma(values + beta[:, None] + 1)).sum(axis=1)
+    unseen = (k - k1) * beta * special.digamma(beta + 1)
+    return special.digamma(total + 1) - (seen + unseen) / total
+
+
+def nsb_entropy_nats(counts: np.ndarray, k: float) -> float:
+    """NSB posterior-mean entropy (nats) of positive ``counts`` over ``k`` symbols."""
+    n = int(counts.sum())
+    values, mult = np.unique(counts, return_counts=True)
+    values = values.astype(float)
+    mult = mult.astype(float)
+    coarse = _log_posterior(_COARSE, values, mult, n, k)
+    keep = np.nonzero(coarse > coarse.max() - 60.0)[0]
+    step = _COARSE[1] - _COARSE[0]
+    lo = _COARSE[keep[0]] - step
+    hi = _COARSE[keep[-1]] + step
+    grid = np.linspace(lo, hi, _FINE_POINTS)
+    logw = _log_posterior(grid, values, mult, n, k)
+    w = np.exp(logw - logw.max())
+    h = _posterior_mean_entropy(grid, values, mult, n, k, len(counts))
+    return float(integrate.trapezoid(w * h, grid) / integrate.trapezoid(w, grid))
+
+
+class NSB(DiscreteEstimator):
+    """Nemenman-Shafee-Bialek entropy (bits). ``K``: support size, one per variable;
+    ``None`` uses the K -> infinity asymptotic form, which needs coincidences."""
+
+    name = "nsb"
+    params = {"K": None}
+    summary = "Bayesian, prior flat in entropy; K unknown -> asymptotic form"
+    reference = "Nemenman, Shafee & Bialek (2002) NIPS 14; Nemenman (2011) Entropy 13:2013"
+    takes_support = True
+    ceiling_is_bound = True
+
+    def ceiling(self, n: int) -> float:
+        """log2 K with a support size (the posterior mean never exceeds it); without K
+        the largest asymptotic value, reached with one coincidence."""
+        support = self._supports(1)[0]
+        if support is not None:
+            return math.log2(support)
+        return (_EULER_GAMMA - math.log(2) + 2 * math.log(n) - special.digamma(1)) / LN2
+
+    def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
+        out = []
+        n = counts.n_samples
+        for c in counts.per_batch():
+            c = c.cpu().numpy()
+            k1 = len(c)
+            delta = n - k1
+            if support is not None:
+                if support < k1:
+                    raise ValueError(
+                        f"nsb: support size K={support} is smaller than the {k1} distinct symbols observed; "
+                        "give the true number of possible symbols"
+                    )
+                out.append(nsb_entropy_nats(c, float(support)) / LN2)
+            elif delta == 0:
+                warnings.warn(
+                    f"nsb without K is undefined when all {n} samples are distinct (no coincidences); "
+                    "returning NaN. Pass the support size K, or collect more samples",
+                    UndefinedEstimateWarning,
+                    stacklevel=2,
+                )
+                out.append(math.nan)
+            else:
+                if delta > _UNDERSAMPLED * n:
+                    warnings.warn(
+                        f"nsb without K assumes few coincidences, but {delta} of {n} samples are repeats; "
+                        "the asymptotic form is biased here. Pass the support size K",
+                        AssumptionWarning,
+                        stacklevel=2,
+                    )
+                out.append((_EULER_GAMMA - math.log(2) + 2 * math.log(n) - special.digamma(delta)) / LN2)
+        return torch.tensor(out, dtype=torch.float64, device=counts.values.device)

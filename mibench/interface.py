@@ -1,0 +1,49 @@
+"""The estimator contract, in one place that imports nothing from mibench.
+
+Every estimator in the registry satisfies :class:`Estimator`. All values are in
+**bits**. Inputs are numpy arrays or torch tensors of shape ``(n,)``, ``(n, d)`` or,
+batched, ``(b, n, d)``; a batched call returns ``b`` estimates.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+
+class UndefinedEstimateWarning(RuntimeWarning):
+    """An estimator returned NaN because its formula is undefined for these counts
+    (e.g. NSB without coincidences). The message says why."""
+
+
+class AssumptionWarning(RuntimeWarning):
+    """An estimate was returned, but the data break an assumption of the estimator
+    (e.g. asymptotic NSB with many coincidences), so expect extra bias."""
+
+
+@runtime_checkable
+class Estimator(Protocol):
+    """An entropy / mutual-information estimator (values in bits).
+
+    ``spec`` is the canonical string that identifies the configured estimator
+    (it keys the results store); ``parse_spec(e.spec) == e``.
+    """
+
+    name: str
+    ceiling_is_bound: bool
+
+    @property
+    def spec(self) -> str: ...
+
+    def get_params(self) -> dict[str, Any]: ...
+
+    def ceiling(self, n: int) -> float:
+        """Largest value (bits) the estimator reaches on n samples: the value it
+        saturates at when every sample is distinct. A hard upper bound when
+        ``ceiling_is_bound`` is true."""
+
+    def entropy(self, x: Any) -> Any: ...
+
+    def mutual_information(self, x: Any, y: Any) -> Any: ...
+
+    def conditional_entropy(self, x: Any, y: Any) -> Any: ...
+
+    def conditional_mutual_information(self, x: Any, y: Any, z: Any) -> Any: ...
