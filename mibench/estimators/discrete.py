@@ -26,7 +26,8 @@ def _xlogx(c: torch.Tensor) -> torch.Tensor:
 class DiscreteEstimator(Estimator):
     """An estimator that sees data only through the counts of distinct patterns."""
 
-    #: True when the estimator takes a support size ``K`` (one per variable).
+    #: True when the estimator takes a support size ``K``: an int (every variable has
+    #: K possible symbols; a joint of m variables has K**m) or one int per variable.
     takes_support: ClassVar[bool] = False
 
     def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
@@ -57,13 +58,11 @@ class DiscreteEstimator(Estimator):
         if K is None:
             return
         sizes = list(K) if isinstance(K, (tuple, list)) else [K]
-        if not isinstance(K, (tuple, list)) and n_variables > 1:
+        if isinstance(K, (tuple, list)) and len(sizes) != n_variables:
             raise ValueError(
-                f"{self.name}: K is the support size of one variable; with {n_variables} variables "
-                f"pass one size each, e.g. K=({K}, {K})" + (", ..." if n_variables > 2 else "")
+                f"{self.name}: K has {len(sizes)} sizes but the quantity has {n_variables} variables; "
+                "give one support size per variable, or one int for all"
             )
-        if len(sizes) != n_variables:
-            raise ValueError(f"{self.name}: K has {len(sizes)} sizes but the quantity has {n_variables} variables")
         for k in sizes:
             if isinstance(k, bool) or not isinstance(k, int) or k < 1:
                 raise ValueError(f"{self.name}: support size K must be a positive integer, got {k!r}")

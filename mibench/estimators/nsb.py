@@ -71,8 +71,9 @@ def nsb_entropy_nats(counts: np.ndarray, k: float) -> float:
 
 
 class NSB(DiscreteEstimator):
-    """Nemenman-Shafee-Bialek entropy (bits). ``K``: support size, one per variable;
-    ``None`` uses the K -> infinity asymptotic form, which needs coincidences."""
+    """Nemenman-Shafee-Bialek entropy (bits). ``K``: support size (an int for every
+    variable, or one per variable); ``None`` uses the K -> infinity asymptotic form,
+    which needs coincidences."""
 
     name = "nsb"
     params = {"K": None}

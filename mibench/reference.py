@@ -1,4 +1,4 @@
-"""The approach a user would otherwise take, written out for side-by-side timing.
+"""Other people's ways of computing the same numbers, for tests and side-by-side timing.
 
 ``ib_numpy_mi`` follows the method of Shwartz-Ziv & Tishby's IDNNs code: digitize
 every activation against ``np.linspace(lo, hi, n_edges)``, find distinct rows with

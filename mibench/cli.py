@@ -1,0 +1,119 @@
+"""Command line: each subcommand parses its arguments and calls one library function."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from mibench import api
+from mibench.registry import REGISTRY, make_estimator
+
+
+def load_array(source: str) -> Any:
+    """Load ``PATH`` or ``PATH:KEY`` from .npy, .npz, .csv or .pt, safely (no pickles)."""
+    path, key = Path(source), ""
+    if not path.exists() and ":" in source:
+        head, _, key = source.rpartition(":")
+        path = Path(head)
+    if not path.exists():
+        raise ValueError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in _LOADERS:
+        raise ValueError(f"unsupported file type {suffix!r} for {path}; use .npy, .npz, .csv or .pt")
+    try:
+        data = _LOADERS[suffix](path)
+    except Exception as exc:  # a truncated or foreign file can fail in many ways
+        raise ValueError(f"cannot read {path} ({type(exc).__name__}: {exc}); is the file complete and not pickled?") from exc
+    if isinstance(data, dict):
+        return _pick(data, key, path)
+    return data
+
+
+def _load_npz(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def _load_pt(path: Path) -> Any:
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+_LOADERS = {
+    ".npy": lambda path: np.load(path, allow_pickle=False),
+    ".npz": _load_npz,
+    ".csv": lambda path: np.loadtxt(path, delimiter=",", ndmin=2),
+    ".pt": _load_pt,
+}
+
+
+def _pick(arrays: dict, key: str, path: Path) -> Any:
+    if not key:
+        if len(arrays) == 1:
+            return next(iter(arrays.values()))
+        raise ValueError(f"pick an array of {path} with {path}:KEY; it holds {', '.join(sorted(arrays))}")
+    if key not in arrays:
+        raise ValueError(f"no array {key!r} in {path}; it holds {', '.join(sorted(arrays))}")
+    return arrays[key]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    print("Estimators (values in bits):")
+    for name, cls in REGISTRY.items():
+        params = ", ".join(f"{k}={v!r}" for k, v in cls.params.items()) or "-"
+        print(f"  {name:<13} {cls.summary}")
+        print(f"  {'':<13} parameters: {params}; ceiling at N=1024: {make_estimator(name).ceiling(1024):.3f} bits")
+    print('\nExample specs: plugin, nsb(K=1024), "binned(miller_madow, rule=uniform, bins=30)"')
+    print("\nTasks: none registered yet (synthetic tasks with exact truth are the next piece of work).")
+    return 0
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    arrays = [load_array(s) for s in (args.x, args.y, args.z) if s is not None]
+    if args.z is not None and args.y is None:
+        raise ValueError("--z needs --y: the quantity is I(X;Y|Z)")
+    estimator = make_estimator(args.estimator)
+    quantity = ["entropy", "mutual_information", "conditional_mutual_information"][len(arrays) - 1]
+    value = getattr(api, quantity)(*arrays, estimator=estimator)
+    value = value.tolist() if isinstance(value, np.ndarray) else value
+    if args.json:
+        print(json.dumps({"estimator": estimator.spec, "quantity": quantity, "bits": value}))
+    else:
+        print(f"{quantity} [{estimator.spec}] = {value} bits")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mibench", description="Can this mutual-information estimate be trusted?")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list estimators and tasks").set_defaults(func=cmd_list)
+    est = sub.add_parser(
+        "estimate",
+        help="entropy of --x, I(X;Y) with --y, I(X;Y|Z) with --z, in bits",
+        description="Estimate from data files (.npy, .npz with :KEY, .csv, .pt). Loading never unpickles.",
+    )
+    est.add_argument("--x", required=True, help="PATH or PATH:KEY of the first variable, shape (n,), (n, d) or (b, n, d)")
+    est.add_argument("--y", help="PATH[:KEY] of the second variable")
+    est.add_argument("--z", help="PATH[:KEY] of the conditioning variable")
+    est.add_argument("-e", "--estimator", default="plugin", help="estimator id or spec, e.g. 'binned(plugin, rule=uniform, bins=30)'")
+    est.add_argument("--json", action="store_true", help="print one JSON object")
+    est.set_defaults(func=cmd_estimate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError) as exc:
+        print(f"mibench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

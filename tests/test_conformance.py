@@ -1,0 +1,219 @@
+"""One conformance suite over the whole registry: every estimator x every check."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import mibench
+from conftest import ALL_SPECS, BINNED_SPECS, DEVICES, DISCRETE_SPECS, sample_for
+
+specs = pytest.mark.parametrize("spec", ALL_SPECS)
+
+
+@specs
+def test_deterministic(spec, rng):
+    x, y = sample_for(spec, rng)
+    assert mibench.mutual_information(x, y, spec) == mibench.mutual_information(x, y, spec)
+
+
+@specs
+def test_invariant_to_joint_row_permutation(spec, rng):
+    x, y = sample_for(spec, rng)
+    perm = rng.permutation(len(x))
+    e = mibench.make_estimator(spec)
+    assert e.mutual_information(x[perm], y[perm]) == pytest.approx(e.mutual_information(x, y), abs=1e-12)
+    assert e.entropy(x[perm]) == pytest.approx(e.entropy(x), abs=1e-12)
+
+
+@pytest.mark.parametrize("spec", DISCRETE_SPECS)
+def test_invariant_to_relabelling_symbols(spec, rng):
+    x, y = sample_for(spec, rng)
+    relabel = rng.permutation(4)
+    e = mibench.make_estimator(spec)
+    assert e.mutual_information(relabel[x], y) == pytest.approx(e.mutual_information(x, y), abs=1e-12)
+
+
+@pytest.mark.parametrize("spec", [s for s in BINNED_SPECS if "uniform" in s or "quantile" in s])
+def test_binned_invariant_to_increasing_affine_maps(spec, rng):
+    # Per-unit min-max and quantile edges move with the data, so the codes do not change.
+    x, y = sample_for(spec, rng)
+    e = mibench.make_estimator(spec)
+    assert e.mutual_information(2.0 * x + 1.0, y) == pytest.approx(e.mutual_information(x, y), abs=1e-12)
+
+
+@specs
+def test_symmetric(spec, rng):
+    x, y = sample_for(spec, rng)
+    e = mibench.make_estimator(spec)
+    assert e.mutual_information(x, y) == pytest.approx(e.mutual_information(y, x), abs=1e-12)
+
+
+@specs
+def test_information_with_itself_is_entropy(spec, rng):
+    x, _ = sample_for(spec, rng)
+    e = mibench.make_estimator(spec)
+    if e.get_params().get("K") is not None:
+        pytest.skip("with a support size, H(X,X) is estimated over K**2 symbols, not K")
+    assert e.mutual_information(x, x) == pytest.approx(e.entropy(x), abs=1e-9)
+
+
+@specs
+def test_near_zero_on_independent_data(spec, rng):
+    x, _ = sample_for(spec, rng, n=20000, d=1)
+    _, y = sample_for(spec, np.random.default_rng(999), n=20000, d=1)
+    value = mibench.mutual_information(x, y, spec)
+    assert abs(value) < 0.01
+
+
+@specs
+def test_detects_dependence(spec, rng):
+    x, y = sample_for(spec, rng, n=5000)
+    assert mibench.mutual_information(x, y, spec) > 0.2
+
+
+@specs
+def test_never_above_a_hard_ceiling(spec, rng):
+    e = mibench.make_estimator(spec)
+    if not e.ceiling_is_bound:
+        pytest.skip(f"{spec} declares no hard ceiling")
+    for n in (2, 3, 17, 200):
+        x, _ = sample_for(spec, rng, n=n)
+        assert e.entropy(x) <= e.ceiling(n) + 1e-9
+        distinct = np.arange(n)[:, None] if spec in DISCRETE_SPECS else np.linspace(0, 1, n)[:, None]
+        if spec.startswith("nsb"):
+            continue  # K=64 caps the symbols; 200 distinct rows would exceed the support
+        assert e.entropy(distinct) <= e.ceiling(n) + 1e-9
+
+
+@specs
+def test_ceiling_is_the_all_distinct_value(spec):
+    e = mibench.make_estimator(spec)
+    if spec.startswith("nsb"):
+        assert e.ceiling(100) == pytest.approx(6.0)  # log2 K
+        return
+    n = 64
+    distinct = np.arange(n)[:, None] if spec in DISCRETE_SPECS else np.linspace(0, 1, n)[:, None]
+    if "bins=4" in spec or "width" in spec:
+        pytest.skip("four bins cannot make 64 distinct codes")
+    assert e.entropy(distinct) == pytest.approx(e.ceiling(n), abs=1e-9)
+
+
+@specs
+def test_batched_call_equals_a_loop(spec, rng):
+    pairs = [sample_for(spec, rng, n=300) for _ in range(4)]
+    xs = np.stack([p[0] for p in pairs])
+    ys = np.stack([p[1] for p in pairs])
+    batched = mibench.mutual_information(xs, ys, spec)
+    assert batched.shape == (4,)
+    looped = [mibench.mutual_information(x, y, spec) for x, y in pairs]
+    np.testing.assert_allclose(batched, looped, atol=1e-12)
+
+
+@specs
+def test_unbatched_variable_broadcasts_against_a_batch(spec, rng):
+    x, y = sample_for(spec, rng, n=300)
+    values = mibench.mutual_information(np.stack([x, x]), y, spec)
+    assert values[0] == values[1] == pytest.approx(mibench.mutual_information(x, y, spec), abs=1e-12)
+
+
+@specs
+@pytest.mark.parametrize("device", DEVICES)
+def test_torch_output_follows_input_device_and_dtype(spec, device, rng):
+    x, y = sample_for(spec, rng)
+    tx = torch.as_tensor(x, device=device)
+    if tx.is_floating_point():
+        tx = tx.to(torch.float32)
+    ty = torch.as_tensor(y, device=device)
+    out = mibench.mutual_information(tx, ty, spec)
+    assert isinstance(out, torch.Tensor) and out.ndim == 0
+    assert out.device.type == device
+    assert out.dtype == (torch.float32 if tx.is_floating_point() else torch.float64)
+    ref = mibench.mutual_information(tx.cpu().numpy(), y, spec)
+    assert float(out) == pytest.approx(ref, abs=1e-5)
+
+
+@specs
+def test_numpy_input_gives_a_python_float(spec, rng):
+    x, y = sample_for(spec, rng)
+    assert type(mibench.mutual_information(x, y, spec)) is float
+
+
+# -- bad input --------------------------------------------------------------------
+
+@specs
+def test_rejects_nan_and_inf(spec, rng):
+    x, y = sample_for(spec, rng)
+    bad = np.asarray(x, dtype=float).copy()
+    bad[3, 0] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        mibench.mutual_information(bad, y, spec)
+    bad[3, 0] = np.inf
+    with pytest.raises(ValueError, match="non-finite"):
+        mibench.entropy(bad, spec)
+
+
+@specs
+def test_rejects_mismatched_n(spec, rng):
+    x, y = sample_for(spec, rng)
+    with pytest.raises(ValueError, match="sample counts differ"):
+        mibench.mutual_information(x, y[:-1], spec)
+
+
+@specs
+def test_rejects_too_few_samples(spec, rng):
+    x, _ = sample_for(spec, rng)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        mibench.entropy(x[:1], spec)
+
+
+@specs
+def test_rejects_rank_above_three(spec, rng):
+    x, _ = sample_for(spec, rng)
+    with pytest.raises(ValueError, match="rank 4"):
+        mibench.entropy(x[None, None], spec)
+
+
+@specs
+def test_rejects_unknown_parameter_listing_valid_ones(spec):
+    with pytest.raises(TypeError, match="valid parameters"):
+        mibench.entropy([0, 1, 1], spec, no_such_option=3)
+
+
+@pytest.mark.parametrize("spec", DISCRETE_SPECS)
+def test_discrete_rejects_floats_naming_the_binned_form(spec, rng):
+    with pytest.raises(TypeError, match=r"binned\("):
+        mibench.entropy(rng.standard_normal(50), spec)
+
+
+@pytest.mark.parametrize("spec", DISCRETE_SPECS)
+def test_discrete_rejects_negative_codes(spec):
+    with pytest.raises(ValueError, match="non-negative"):
+        mibench.entropy(np.array([0, -1, 2, 2]), spec)
+
+
+def test_whole_number_floats_get_a_cast_hint():
+    with pytest.raises(TypeError, match="astype"):
+        mibench.entropy(np.array([0.0, 1.0, 1.0]))
+
+
+def test_unknown_estimator_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="valid estimators: plugin"):
+        mibench.entropy([0, 1], "plugn")
+
+
+def test_rejects_non_numeric_input():
+    with pytest.raises(TypeError, match="dtype"):
+        mibench.entropy(np.array(["a", "b"]))
+
+
+def test_batch_sizes_must_agree(rng):
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        mibench.mutual_information(rng.integers(0, 2, (3, 10, 1)), rng.integers(0, 2, (2, 10, 1)))
+
+
+def test_quantities_are_in_bits():
+    fair_coin = np.array([0, 1] * 500)
+    assert mibench.entropy(fair_coin) == pytest.approx(1.0)
+    assert mibench.entropy(np.arange(8)) == pytest.approx(3.0)
+    assert math.isclose(mibench.mutual_information(fair_coin, fair_coin), 1.0)

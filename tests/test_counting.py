@@ -1,0 +1,80 @@
+"""The torch counting core: exact pattern ids on every path, counts, joint counts."""
+import numpy as np
+import pytest
+import torch
+
+from conftest import DEVICES
+from mibench.core import Counts, codes_to_counts, joint_counts, pattern_ids
+
+
+def same_partition(ids: np.ndarray, reference: np.ndarray) -> bool:
+    """True when two labelings group the rows identically."""
+    pairs = set(zip(ids.tolist(), reference.tolist()))
+    return len(pairs) == len(set(ids.tolist())) == len(set(reference.tolist()))
+
+
+def numpy_row_ids(rows: np.ndarray) -> np.ndarray:
+    return np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
+
+
+CASES = {
+    "one column, small alphabet": ((3, 500, 1), 7),
+    "one column, huge codes": ((2, 300, 1), 2**50),
+    "bytes, one word": ((2, 800, 6), 3),
+    "bytes, several words (hashed)": ((3, 600, 21), 2),
+    "wide codes, mixed radix": ((2, 400, 3), 1000),
+    "wide codes beyond int64 (hashed)": ((2, 400, 9), 2**40),
+}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("case", list(CASES))
+def test_pattern_ids_match_numpy_unique_rows(case, device):
+    shape, high = CASES[case]
+    g = torch.Generator().manual_seed(7)
+    codes = torch.randint(0, high, shape, generator=g)
+    half = shape[1] // 2
+    codes[:, half : 2 * half] = codes[:, :half]  # force repeated rows
+    ids, k = pattern_ids(codes.to(device))
+    assert ids.device.type == device and ids.dtype == torch.int64
+    for b in range(shape[0]):
+        ref = numpy_row_ids(codes[b].numpy())
+        assert same_partition(ids[b].cpu().numpy(), ref)
+        assert int(k[b]) == len(set(ref.tolist()))
+        assert sorted(set(ids[b].tolist())) == list(range(int(k[b])))  # dense
+
+
+def test_hash_collisions_fall_back_to_exact_counting():
+    g = torch.Generator().manual_seed(3)
+    codes = torch.randint(0, 3, (2, 500, 30), generator=g)
+    codes[:, 250:] = codes[:, :250]
+    # A zero multiplier makes every row collide; verification must catch it.
+    ids, k = pattern_ids(codes, _multipliers=torch.zeros(1, dtype=torch.int64))
+    for b in range(2):
+        ref = numpy_row_ids(codes[b].numpy())
+        assert same_partition(ids[b].numpy(), ref)
+        assert int(k[b]) == len(set(ref.tolist()))
+
+
+def test_counts_sum_to_n_and_match_bincount():
+    x = torch.tensor([[0, 0, 1, 2, 2, 2, 5]]).reshape(1, 7, 1)
+    counts = codes_to_counts(x)
+    assert sorted(counts.values.tolist()) == [1, 1, 2, 3]
+    assert counts.n_samples == 7 and int(counts.values.sum()) == 7
+    assert counts.distinct().tolist() == [4]
+
+
+@pytest.mark.parametrize("high", [3, 5000])  # small product space (bincount) and sorted keys
+def test_joint_counts_paths_agree_with_numpy(high):
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, high, (2, 3000, 1))
+    b = rng.integers(0, 4, (2, 3000, 1))
+    counts = joint_counts([pattern_ids(torch.from_numpy(a)), pattern_ids(torch.from_numpy(b))])
+    for i, c in enumerate(counts.per_batch()):
+        _, ref = np.unique(np.concatenate([a[i], b[i]], axis=1), axis=0, return_counts=True)
+        assert sorted(c.tolist()) == sorted(ref.tolist())
+
+
+def test_counts_from_list_rejects_unequal_totals():
+    with pytest.raises(ValueError, match="same number of samples"):
+        Counts.from_list([[1, 2], [4]])
