@@ -80,7 +80,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     estimator = make_estimator(args.estimator)
     quantity = ["entropy", "mutual_information", "conditional_mutual_information"][len(arrays) - 1]
     value = getattr(api, quantity)(*arrays, estimator=estimator)
-    value = value.tolist() if isinstance(value, np.ndarray) else value
+    value = np.asarray(value, dtype=float).tolist()  # float, list, from numpy or torch alike
     if args.json:
         print(json.dumps({"estimator": estimator.spec, "quantity": quantity, "bits": value}))
     else:

@@ -28,5 +28,6 @@ def paired_codes(draw, variables: int = 2, max_dim: int = 3, max_symbols: int = 
 
 @st.composite
 def count_vectors(draw, max_symbols: int = 12, max_count: int = 30) -> np.ndarray:
-    """Positive counts of the distinct symbols of one sample."""
-    return np.array(draw(st.lists(st.integers(1, max_count), min_size=1, max_size=max_symbols)), dtype=np.int64)
+    """Positive counts of the distinct symbols of one sample of at least 2."""
+    counts = st.lists(st.integers(1, max_count), min_size=1, max_size=max_symbols).filter(lambda c: sum(c) >= 2)
+    return np.array(draw(counts), dtype=np.int64)

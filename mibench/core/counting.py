@@ -53,6 +53,8 @@ class Counts:
         totals = {int(sum(c)) for c in counts}
         if len(totals) != 1:
             raise ValueError(f"every batch element needs the same number of samples; got totals {sorted(totals)}")
+        if totals != {t for t in totals if t >= 2}:
+            raise ValueError(f"estimates need at least 2 samples; the counts sum to {totals.pop()}")
         values = torch.tensor([v for c in counts for v in c], dtype=torch.int64, device=device)
         if values.numel() and int(values.min()) < 1:
             raise ValueError("counts must be positive integers")

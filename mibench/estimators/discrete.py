@@ -39,6 +39,8 @@ class DiscreteEstimator(Estimator):
 
     def ceiling(self, n: int) -> float:
         """The estimate when all n samples are distinct (bits), where this estimator saturates."""
+        if n < 2:
+            raise ValueError(f"a ceiling needs n >= 2 samples, got {n}")
         singletons = Counts(torch.ones(n, dtype=torch.int64), torch.zeros(n, dtype=torch.int64), 1, n)
         return float(self.entropy_from_counts(singletons, self._supports(1)[0])[0])
 

@@ -1,0 +1,87 @@
+"""The command line: thin calls into the library, safe loading, clear errors."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import mibench
+from mibench.cli import main
+
+
+@pytest.fixture
+def data(tmp_path, rng):
+    acts = np.tanh(rng.standard_normal((300, 4)))
+    labels = rng.integers(0, 3, 300)
+    path = tmp_path / "dump.npz"
+    np.savez(path, acts=acts, labels=labels)
+    return path, acts, labels
+
+
+def run_json(capsys, *argv):
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_list_names_every_estimator(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in mibench.list_estimators():
+        assert name in out
+
+
+def test_estimate_mi_from_npz_matches_the_library(capsys, data):
+    path, acts, labels = data
+    spec = "binned(plugin, rule=uniform, bins=10)"
+    result = run_json(capsys, "estimate", "--x", f"{path}:acts", "--y", f"{path}:labels", "-e", spec, "--json")
+    assert result["quantity"] == "mutual_information"
+    assert result["bits"] == pytest.approx(mibench.mutual_information(acts, labels, spec))
+
+
+def test_estimate_entropy_from_npy_csv_and_pt(capsys, tmp_path, rng):
+    labels = rng.integers(0, 5, 200)
+    np.save(tmp_path / "l.npy", labels)
+    np.savetxt(tmp_path / "l.csv", labels[:, None], delimiter=",", fmt="%d")
+    torch.save({"labels": torch.from_numpy(labels)}, tmp_path / "l.pt")
+    expected = mibench.entropy(labels)
+    assert run_json(capsys, "estimate", "--x", str(tmp_path / "l.npy"), "--json")["bits"] == pytest.approx(expected)
+    csv = run_json(capsys, "estimate", "--x", str(tmp_path / "l.csv"), "-e", "binned(plugin, rule=width, width=1)", "--json")
+    assert csv["bits"] == pytest.approx(expected)
+    assert run_json(capsys, "estimate", "--x", f"{tmp_path / 'l.pt'}:labels", "--json")["bits"] == pytest.approx(expected)
+
+
+def test_pickled_arrays_are_refused(capsys, tmp_path):
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert main(["estimate", "--x", str(tmp_path / "obj.npy")]) == 2
+    assert "not pickled" in capsys.readouterr().err
+
+
+def test_truncated_file_is_a_clear_error(capsys, data, tmp_path):
+    path, _, _ = data
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(path.read_bytes()[:200])
+    assert main(["estimate", "--x", f"{cut}:acts"]) == 2
+    assert "is the file complete" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["estimate", "--x", "missing.npy"], "no such file"),
+        (["estimate", "--x", "{path}:nope"], "holds acts, labels"),
+        (["estimate", "--x", "{path}"], "pick an array"),
+        (["estimate", "--x", "{path}:acts"], "binned("),
+        (["estimate", "--x", "{path}:labels", "-e", "plugn"], "valid estimators"),
+    ],
+)
+def test_errors_exit_2_with_a_message(capsys, data, argv, message):
+    path, _, _ = data
+    assert main([a.format(path=path) for a in argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_console_script_and_module_entry_points_run():
+    out = subprocess.run([sys.executable, "-m", "mibench", "list"], capture_output=True, text=True, check=True)
+    assert "plugin" in out.stdout
