@@ -1,0 +1,36 @@
+"""Cached data getters shared by the benchmarks (seeded, never the global RNG)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@lru_cache(maxsize=8)
+def activations(n: int, d: int, batch: int = 0, seed: int = 0) -> np.ndarray:
+    """tanh activations in (-1, 1), float32, shape (n, d) or (batch, n, d)."""
+    rng = np.random.default_rng(seed)
+    shape = (batch, n, d) if batch else (n, d)
+    out = np.empty(shape, dtype=np.float32).reshape(-1, d)
+    for start in range(0, len(out), 1 << 16):  # in chunks, so the data's own peak stays small
+        chunk = rng.standard_normal((min(1 << 16, len(out) - start), d), dtype=np.float32)
+        out[start : start + len(chunk)] = np.tanh(0.5 * chunk)
+    return out.reshape(shape)
+
+
+@lru_cache(maxsize=8)
+def labels(n: int, classes: int = 10, batch: int = 0, seed: int = 1) -> np.ndarray:
+    """Integer class labels, shape (n,) or (batch, n, 1)."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, classes, (batch, n, 1) if batch else n)
+
+
+@lru_cache(maxsize=8)
+def codes(n: int, d: int, alphabet: int, device: str = "cpu", seed: int = 2) -> torch.Tensor:
+    """Integer codes (1, n, d) as the counting core takes them."""
+    g = torch.Generator().manual_seed(seed)
+    dtype = torch.uint8 if alphabet <= 256 else torch.int64
+    return torch.randint(0, alphabet, (1, n, d), generator=g).to(dtype).to(device)
