@@ -64,12 +64,14 @@ def test_counts_sum_to_n_and_match_bincount():
     assert counts.distinct().tolist() == [4]
 
 
-@pytest.mark.parametrize("high", [3, 5000])  # small product space (bincount) and sorted keys
-def test_joint_counts_paths_agree_with_numpy(high):
+@pytest.mark.parametrize("high, other, parts", [(3, 4, 2), (10**6, 60, 2), (10**6, 60, 3)])
+def test_joint_counts_paths_agree_with_numpy(high, other, parts):
+    # (3, 4): product alphabet below n, counted by bincount; (10**6, 60): sorted keys.
     rng = np.random.default_rng(1)
     a = rng.integers(0, high, (2, 3000, 1))
-    b = rng.integers(0, 4, (2, 3000, 1))
-    counts = joint_counts([pattern_ids(torch.from_numpy(a)), pattern_ids(torch.from_numpy(b))])
+    b = rng.integers(0, other, (2, 3000, parts - 1))
+    id_sets = [pattern_ids(torch.from_numpy(a))] + [pattern_ids(torch.from_numpy(b[..., j : j + 1])) for j in range(parts - 1)]
+    counts = joint_counts(id_sets)
     for i, c in enumerate(counts.per_batch()):
         _, ref = np.unique(np.concatenate([a[i], b[i]], axis=1), axis=0, return_counts=True)
         assert sorted(c.tolist()) == sorted(ref.tolist())

@@ -95,12 +95,16 @@ class _CountFormula(DiscreteEstimator):
     """Helpers for estimators written as sums over the observed counts."""
 
     @staticmethod
-    def _prep(counts: Counts) -> tuple[torch.Tensor, int, int]:
-        return counts.values.to(torch.float64), counts.n_batches, counts.n_samples
+    def _prep(counts: Counts) -> tuple[torch.Tensor, int]:
+        return counts.values.to(torch.float64), counts.n_samples
 
     @staticmethod
     def _sum(v: torch.Tensor, counts: Counts) -> torch.Tensor:
         return segment_sum(v, counts.batch, counts.n_batches)
+
+    def _plugin_nats(self, counts: Counts) -> torch.Tensor:
+        c, n = self._prep(counts)
+        return math.log(n) - self._sum(_xlogx(c), counts) / n
 
 
 class PlugIn(_CountFormula):
@@ -116,8 +120,7 @@ class PlugIn(_CountFormula):
     ceiling_is_bound = True
 
     def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
-        c, _, n = self._prep(counts)
-        return (math.log(n) - self._sum(_xlogx(c), counts) / n) / LN2
+        return self._plugin_nats(counts) / LN2
 
 
 class MillerMadow(_CountFormula):
@@ -129,10 +132,8 @@ class MillerMadow(_CountFormula):
     ceiling_is_bound = True
 
     def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
-        c, _, n = self._prep(counts)
-        k1 = self._sum(torch.ones_like(c), counts)
-        plugin = math.log(n) - self._sum(_xlogx(c), counts) / n
-        return (plugin + (k1 - 1) / (2 * n)) / LN2
+        k1 = counts.distinct().to(torch.float64)
+        return (self._plugin_nats(counts) + (k1 - 1) / (2 * counts.n_samples)) / LN2
 
 
 class Jackknife(_CountFormula):
@@ -148,7 +149,7 @@ class Jackknife(_CountFormula):
     reference = "Zahl (1977) Ecology 58:907; Strong et al. (1998) PRL 80:197"
 
     def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
-        c, _, n = self._prep(counts)
+        c, n = self._prep(counts)
         s = self._sum(_xlogx(c), counts)
         full = math.log(n) - s / n
         s_each = s[counts.batch] - _xlogx(c) + _xlogx(c - 1)
@@ -165,7 +166,7 @@ class Grassberger(_CountFormula):
     reference = "Grassberger (2003) arXiv:physics/0307138, eq. 35"
 
     def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
-        c, _, n = self._prep(counts)
+        c, n = self._prep(counts)
         sign = 1.0 - 2.0 * torch.remainder(c, 2)  # (-1)^c
         g = torch.digamma(c) + 0.5 * sign * (torch.digamma((c + 1) / 2) - torch.digamma(c / 2))
         return (math.log(n) - self._sum(c * g, counts) / n) / LN2
@@ -184,7 +185,7 @@ class ChaoShen(_CountFormula):
     reference = "Chao & Shen (2003) Environ. Ecol. Stat. 10:429"
 
     def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
-        c, _, n = self._prep(counts)
+        c, n = self._prep(counts)
         f1 = self._sum((c == 1).to(torch.float64), counts)
         f1 = torch.where(f1 == n, torch.full_like(f1, n - 1), f1)
         coverage = 1 - f1 / n
@@ -209,8 +210,8 @@ class JamesStein(_CountFormula):
     takes_support = True
 
     def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
-        c, _, n = self._prep(counts)
-        k1 = self._sum(torch.ones_like(c), counts)
+        c, n = self._prep(counts)
+        k1 = counts.distinct().to(torch.float64)
         k = k1 if support is None else torch.full_like(k1, float(support))
         if bool((k < k1).any()):
             raise ValueError(
