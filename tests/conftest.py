@@ -7,7 +7,10 @@ from mibench.registry import REGISTRY, make_estimator
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")),
+]
 
 # One configured instance per registry id (and per binning rule), used by the
 # conformance suite. Discrete ones take integer codes, binned ones take floats.

@@ -3,8 +3,9 @@
 Every discrete estimator consumes :class:`Counts`, the positive counts of the distinct
 patterns seen in each batch element. Counting is exact: rows are packed into an
 int64 key when that packing is injective, and otherwise hashed and then *verified*
-(every row is compared with the first row of its hash group); on a collision the
-affected batch elements are recounted with an exact lexicographic ``torch.unique``.
+(in hash order every row is compared with its neighbour in the same hash group); on
+a collision the affected batch elements are recounted with an exact lexicographic
+``torch.unique``.
 
 Shapes: codes ``(b, n, d)`` non-negative integers; ids ``(b, n)`` int64, dense in
 ``[0, k_b)`` per batch element. Everything stays on the input's device.
@@ -53,15 +54,16 @@ class Counts:
         totals = {int(sum(c)) for c in counts}
         if len(totals) != 1:
             raise ValueError(f"every batch element needs the same number of samples; got totals {sorted(totals)}")
-        if totals != {t for t in totals if t >= 2}:
-            raise ValueError(f"estimates need at least 2 samples; the counts sum to {totals.pop()}")
+        n = totals.pop()
+        if n < 2:
+            raise ValueError(f"estimates need at least 2 samples; the counts sum to {n}")
         values = torch.tensor([v for c in counts for v in c], dtype=torch.int64, device=device)
         if values.numel() and int(values.min()) < 1:
             raise ValueError("counts must be positive integers")
         batch = torch.repeat_interleave(
             torch.arange(len(counts), device=device), torch.tensor([len(c) for c in counts], device=device)
         )
-        return cls(values, batch, len(counts), totals.pop())
+        return cls(values, batch, len(counts), n)
 
 
 def segment_sum(values: torch.Tensor, batch: torch.Tensor, n_batches: int) -> torch.Tensor:
