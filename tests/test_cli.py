@@ -53,7 +53,7 @@ def test_estimate_entropy_from_npy_csv_and_pt(capsys, tmp_path, rng):
 
 
 def test_pickled_arrays_are_refused(capsys, tmp_path):
-    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object))  # np.save pickles object arrays
     assert main(["estimate", "--x", str(tmp_path / "obj.npy")]) == 2
     assert "not pickled" in capsys.readouterr().err
 
