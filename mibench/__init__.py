@@ -6,6 +6,7 @@ from mibench.api import conditional_entropy, conditional_mutual_information, ent
 from mibench.estimators.base import Estimator
 from mibench.interface import AssumptionWarning, UndefinedEstimateWarning
 from mibench.registry import list_estimators, make_estimator, parse_spec
+from mibench.tasks import get_task, list_tasks
 
 __version__ = "0.1.0"
 
@@ -16,7 +17,9 @@ __all__ = [
     "conditional_entropy",
     "conditional_mutual_information",
     "entropy",
+    "get_task",
     "list_estimators",
+    "list_tasks",
     "make_estimator",
     "mutual_information",
     "parse_spec",

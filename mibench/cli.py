@@ -11,6 +11,7 @@ import numpy as np
 
 from mibench import api
 from mibench.registry import REGISTRY, make_estimator
+from mibench.tasks import TASKS
 
 
 def load_array(source: str) -> Any:
@@ -69,7 +70,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {name:<13} {cls.summary}")
         print(f"  {'':<13} parameters: {params}; ceiling at N=1024: {make_estimator(name).ceiling(1024):.3f} bits")
     print('\nExample specs: plugin, nsb(K=1024), "binned(miller_madow, rule=uniform, bins=30)"')
-    print("\nTasks: none registered yet (synthetic tasks with exact truth are the next piece of work).")
+    print("\nTasks (exact truth in bits; parameters with defaults):")
+    for name, cls in TASKS.items():
+        task = cls()
+        params = ", ".join(f"{k}={v!r}" for k, v in cls.params.items())
+        print(f"  {name:<19} {cls.summary}")
+        print(f"  {'':<19} parameters: {params}")
+        print(f"  {'':<19} e.g. {task.id}: I = {task.mutual_information:.4f} bits ({task.truth_method})")
     return 0
 
 

@@ -25,11 +25,12 @@ def run_json(capsys, *argv):
     return json.loads(capsys.readouterr().out)
 
 
-def test_list_names_every_estimator(capsys):
+def test_list_names_every_estimator_and_task(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in mibench.list_estimators():
+    for name in mibench.list_estimators() + mibench.list_tasks():
         assert name in out
+    assert "parity(dim=2, noise=0.0): I = 1.0000 bits" in out
 
 
 def test_estimate_mi_from_npz_matches_the_library(capsys, data):

@@ -1,0 +1,141 @@
+"""Tasks: named samplers with an exact ground truth, in bits.
+
+A task is built from its parameters (checked at once: an out-of-range value raises
+``ValueError`` naming the parameter and its valid range), has an ``id`` derived from
+the parameters that matter, and samples ``(x, y)`` deterministically for a seed.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from mibench.estimators.base import format_value
+
+
+def binary_entropy(p: float) -> float:
+    """h(p) = -p log2 p - (1-p) log2 (1-p), in bits."""
+    if p <= 0.0 or p >= 1.0:
+        return 0.0
+    return -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+
+
+def shannon_entropy(probabilities: Any) -> float:
+    """Entropy in bits of a probability vector (zeros allowed)."""
+    p = np.asarray(probabilities, dtype=float).reshape(-1)
+    p = p[p > 0]
+    return float(-np.sum(p * np.log2(p)))
+
+
+def check_range(name: str, value: Any, lo: float, hi: float, *, integer: bool = False, open_lo: bool = False, open_hi: bool = False) -> None:
+    """Raise ValueError naming the parameter and its valid range."""
+    ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer, np.floating))
+    ok_type = ok_type and not isinstance(value, bool)
+    in_range = ok_type and (value > lo if open_lo else value >= lo) and (value < hi if open_hi else value <= hi)
+    if not in_range:
+        kind = "an integer" if integer else "a number"
+        lo_text = f"{'(' if open_lo else '['}{lo:g}"
+        hi_text = f"{hi:g}{')' if open_hi else ']'}" if math.isfinite(hi) else "inf)"
+        raise ValueError(f"{name} must be {kind} in {lo_text}, {hi_text}; got {value!r}")
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+class Task:
+    """Base class. Subclasses set ``name``, ``params`` (name -> default, in id order)
+    and ``summary``, and implement ``_validate``, ``_sample`` and the truths."""
+
+    name: ClassVar[str] = ""
+    params: ClassVar[dict[str, Any]] = {}
+    summary: ClassVar[str] = ""
+    #: How the truth is known: "closed form", "exact enumeration", "quadrature", ...
+    truth_method: str = "closed form"
+    #: Bound on the truth's numerical error, in bits.
+    truth_error: float = 0.0
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            raise TypeError(
+                f"task {self.name} has no parameter(s) {', '.join(unknown)}; valid parameters: {', '.join(self.params)}"
+            )
+        self._params = {**self.params, **params}
+        self._validate()
+
+    def _validate(self) -> None:
+        """Raise ValueError for out-of-range parameters."""
+
+    def relevant_params(self) -> list[str]:
+        """The parameters that shape this task (the id shows only these)."""
+        return list(self.params)
+
+    def get_params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def __getattr__(self, key: str) -> Any:
+        params = self.__dict__.get("_params", {})
+        if key in params:
+            return params[key]
+        raise AttributeError(key)
+
+    @property
+    def id(self) -> str:
+        """Identity of the task, e.g. ``parity(dim=3, noise=0.1)``."""
+        items = ", ".join(f"{k}={format_value(self._params[k])}" for k in self.relevant_params())
+        return f"{self.name}({items})"
+
+    def __repr__(self) -> str:
+        return f"<task {self.id}: I = {self.mutual_information:.6g} bits>"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.id == other.id  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    # -- what every task provides ------------------------------------------------
+    dim_x: int
+    dim_y: int
+
+    @property
+    def mutual_information(self) -> float:
+        """Exact I(X;Y) in bits."""
+        raise NotImplementedError
+
+    @property
+    def entropy_x(self) -> float | None:
+        """Exact H(X) in bits, or None where X is continuous (Shannon entropy infinite)."""
+        return None
+
+    @property
+    def entropy_y(self) -> float | None:
+        """Exact H(Y) in bits, or None where Y is continuous."""
+        return None
+
+    def truths(self) -> dict[str, float]:
+        """Every exact quantity this task knows, in bits (name -> value)."""
+        out = {"I(X;Y)": self.mutual_information}
+        if self.entropy_x is not None:
+            out["H(X)"] = self.entropy_x
+        if self.entropy_y is not None:
+            out["H(Y)"] = self.entropy_y
+        return out
+
+    def sample(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Draw n paired samples: ``x (n, dim_x)``, ``y (n, dim_y)``; same seed, same sample."""
+        return self._sample(int(n), self._rng(n, seed))
+
+    @staticmethod
+    def _rng(n: int, seed: int) -> np.random.Generator:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive integer; got {n!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+        return np.random.default_rng(int(seed))
+
+    def _sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError

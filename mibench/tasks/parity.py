@@ -1,0 +1,71 @@
+"""parity: X uniform on {0,1}^dim, Y = parity(X) flipped with probability ``noise``.
+
+I(X;Y) = 1 - h(noise), while every proper subset of X carries 0 bits about Y: all
+the information is synergistic (dim = 2 is XOR). Truths of subsets, the
+co-information and the Generalized-IB feature-wise synergy are exposed so synergy
+measures can be checked.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from mibench.tasks.base import Task, binary_entropy, check_range
+
+
+class Parity(Task):
+    name = "parity"
+    params = {"dim": 2, "noise": 0.0}
+    summary = "Y = parity of dim uniform bits, flipped w.p. noise: pure synergy"
+
+    def _validate(self) -> None:
+        check_range("dim", self.dim, 1, 62, integer=True)
+        check_range("noise", self.noise, 0.0, 0.5)
+
+    dim_y = 1
+
+    @property
+    def dim_x(self) -> int:
+        return self.dim
+
+    @property
+    def mutual_information(self) -> float:
+        return 1.0 - binary_entropy(self.noise)
+
+    @property
+    def entropy_x(self) -> float:
+        return float(self.dim)
+
+    @property
+    def entropy_y(self) -> float:
+        return 1.0
+
+    def subset_mutual_information(self, subset: Iterable[int]) -> float:
+        """I(X_S; Y) in bits for a set S of feature indices: 0 unless S is all of X."""
+        s = set(subset)
+        if not s <= set(range(self.dim)):
+            raise ValueError(f"subset indices must lie in 0..{self.dim - 1}; got {sorted(s)}")
+        return self.mutual_information if len(s) == self.dim else 0.0
+
+    @property
+    def interaction_information(self) -> float:
+        """Co-information of (X_1, ..., X_dim, Y) in bits, McGill's sign convention
+        I(V_1;...;V_m) = -sum_{S nonempty} (-1)^|S| H(V_S), so I(X;Y;Z) = I(X;Y) - I(X;Y|Z)
+        and synergy is negative. Every joint entropy is |S| except the full set,
+        which is 1 - h(noise) lower, giving (-1)^(dim+1) (1 - h(noise))."""
+        return (-1) ** (self.dim + 1) * self.mutual_information
+
+    @property
+    def synergy(self) -> float:
+        """Generalized-IB feature-wise synergy (1/n) sum_i [I(X;Y) - I(X_i;Y) - I(X_-i;Y)]."""
+        whole = self.mutual_information
+        return float(np.mean([whole - self.subset_mutual_information([i]) - self.subset_mutual_information(set(range(self.dim)) - {i}) for i in range(self.dim)]))
+
+    def truths(self) -> dict[str, float]:
+        return {**super().truths(), "co-information": self.interaction_information, "synergy": self.synergy}
+
+    def _sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        x = rng.integers(0, 2, (n, self.dim), dtype=np.int64)
+        flip = (rng.random(n) < self.noise).astype(np.int64)
+        return x, ((x.sum(axis=1) + flip) % 2)[:, None]
