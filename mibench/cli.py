@@ -95,6 +95,28 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_map(args: argparse.Namespace) -> int:
+    from mibench.maps import run_map
+
+    client = None
+    if args.scheduler:
+        from dask.distributed import Client, LocalCluster
+
+        client = Client(LocalCluster(n_workers=args.jobs, threads_per_worker=1)) if args.scheduler == "local" else Client(args.scheduler)
+    try:
+        result = run_map(args.suite, args.out, jobs=args.jobs, client=client, fresh=args.fresh, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"\nmibench: interrupted; every finished cell is stored in {args.out}. Run the same command to resume.", file=sys.stderr)
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    print(f"{result['cells_total']} cells ({result['cells_run']} run now, {result['cells_skipped']} already stored, "
+          f"{result['errors']} errors) in {result['seconds']:.1f} s")
+    print(f"summary: {result['summary']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mibench", description="Can this mutual-information estimate be trusted?")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("-e", "--estimator", default="plugin", help="estimator id or spec, e.g. 'binned(plugin, rule=uniform, bins=30)'")
     est.add_argument("--json", action="store_true", help="print one JSON object")
     est.set_defaults(func=cmd_estimate)
+    mp = sub.add_parser(
+        "map",
+        help="main job: regime maps of every estimator over N, D and bins (default suite embedded)",
+        description="Run a suite (built-in: quick, default, full; or a TOML file) and write regime maps. "
+        "Finished cells are kept: re-running resumes.",
+    )
+    mp.add_argument("suite", nargs="?", default="default", help="built-in suite name or path to a suite TOML (default: default)")
+    mp.add_argument("--out", default="mibench-results", help="results directory (default: ./mibench-results)")
+    mp.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: run in this process)")
+    mp.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a local Dask cluster of --jobs workers")
+    mp.add_argument("--fresh", action="store_true", help="discard stored results in --out and start over")
+    mp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    mp.set_defaults(func=cmd_map)
     return parser
 
 
@@ -117,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:  # bad input, malformed suites and stores included
         print(f"mibench: error: {exc}", file=sys.stderr)
         return 2
 

@@ -54,6 +54,7 @@ def test_unknown_task_and_parameter():
         ("binary_codes", {"source": "codebook", "K": 0, "output": "label"}, "K must be an integer"),
         ("binary_codes", {"source": "codebook", "dim": 4, "K": 17, "output": "label"}, r"K must be an integer in \[1, 16\]"),
         ("binary_codes", {"source": "codebook", "K": 4}, "output=bsc is offered for source=bernoulli only"),
+        ("binary_codes", {"output": "noisy"}, "output must be one of copy, bsc, label"),
         ("binary_codes", {"source": "codebook", "output": "label"}, "needs K"),
         ("parity", {"noise": 0.6}, r"noise must be a number in \[0, 0.5\]"),
         ("parity", {"dim": 0}, "dim must be an integer"),
@@ -128,6 +129,13 @@ def test_codebook_codewords_are_distinct_and_uniform():
     assert len(rows) == 50
     assert stats.chisquare(counts).pvalue > 1e-4
     assert task.entropy_x == pytest.approx(math.log2(50))
+    assert mibench.mutual_information(t, y) == pytest.approx(task.mutual_information, abs=0.01)
+
+
+def test_copy_output_carries_the_whole_entropy():
+    task = get_task("binary_codes", dim=12, source="codebook", K=300, output="copy")
+    t, y = task.sample(50_000, seed=1)
+    assert np.array_equal(t, y) and task.mutual_information == task.entropy_x == pytest.approx(math.log2(300))
     assert mibench.mutual_information(t, y) == pytest.approx(task.mutual_information, abs=0.01)
 
 

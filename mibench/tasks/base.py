@@ -52,6 +52,8 @@ class Task:
     name: ClassVar[str] = ""
     params: ClassVar[dict[str, Any]] = {}
     summary: ClassVar[str] = ""
+    #: True when samples are real-valued (discrete estimators then need binning).
+    continuous: ClassVar[bool] = False
     #: How the truth is known: "closed form", "exact enumeration", "quadrature", ...
     truth_method: str = "closed form"
     #: Bound on the truth's numerical error, in bits.

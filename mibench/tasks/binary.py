@@ -8,6 +8,8 @@ Sources of T:
   2**D, chosen by ``codebook_seed``), so codewords are distinct without storing them.
 
 Outputs Y:
+- ``copy``: Y = T, so I(T;Y) = H(T) -- the information-plane convention I(X;T) = H(T)
+  for a deterministic layer, and the cleanest view of saturation at log2 N.
 - ``bsc`` (Bernoulli source only): T through a binary symmetric channel with flip
   probability eps, I = D [h(p * eps) - h(eps)] with p * eps = p(1-eps) + (1-p) eps;
   for p = 1/2, I = D (1 - h(eps)).
@@ -51,13 +53,13 @@ class BinaryCodes(Task):
     def relevant_params(self) -> list[str]:
         names = ["dim", "source"]
         names += ["p"] if self.source == "bernoulli" else ["K", "codebook_seed"]
-        names += ["output"] + (["eps"] if self.output == "bsc" else ["classes"])
+        names += ["output"] + {"bsc": ["eps"], "label": ["classes"], "copy": []}[self.output]
         return names
 
     def _validate(self) -> None:
         check_range("dim", self.dim, 1, math.inf, integer=True)
         check_choice("source", self.source, ("bernoulli", "codebook"))
-        check_choice("output", self.output, ("bsc", "label"))
+        check_choice("output", self.output, ("copy", "bsc", "label"))
         if self.source == "bernoulli":
             check_range("p", self.p, 0.0, 1.0)
         else:
@@ -67,7 +69,10 @@ class BinaryCodes(Task):
             check_range("K", self.K, 1, min(2**self.dim, 2**62), integer=True)
             check_range("codebook_seed", self.codebook_seed, 0, math.inf, integer=True)
             if self.output == "bsc":
-                raise ValueError("output=bsc is offered for source=bernoulli only (a codebook through a BSC has no closed form); use output=label")
+                raise ValueError(
+                    "output=bsc is offered for source=bernoulli only (a codebook through a BSC has no closed form); "
+                    "use output=copy or output=label"
+                )
         if self.output == "bsc":
             check_range("eps", self.eps, 0.0, 0.5)
         else:
@@ -79,7 +84,7 @@ class BinaryCodes(Task):
 
     @property
     def dim_y(self) -> int:
-        return self.dim if self.output == "bsc" else 1
+        return 1 if self.output == "label" else self.dim
 
     def label_distribution(self) -> np.ndarray:
         """P(Y = c) for c = 0..classes-1 (label output)."""
@@ -98,6 +103,8 @@ class BinaryCodes(Task):
 
     @property
     def entropy_y(self) -> float:
+        if self.output == "copy":
+            return self.entropy_x
         if self.output == "label":
             return shannon_entropy(self.label_distribution())
         flipped = self.p * (1 - self.eps) + (1 - self.p) * self.eps
@@ -105,16 +112,20 @@ class BinaryCodes(Task):
 
     @property
     def mutual_information(self) -> float:
-        if self.output == "label":
+        if self.output in ("copy", "label"):
             return self.entropy_y  # Y is a function of T
         return self.entropy_y - self.dim * binary_entropy(self.eps)
 
     def _sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         if self.source == "bernoulli":
             t = (rng.random((n, self.dim)) < self.p).astype(np.int64)
+            if self.output == "copy":
+                return t, t.copy()
             if self.output == "bsc":
                 return t, t ^ (rng.random((n, self.dim)) < self.eps).astype(np.int64)
             return t, (t.sum(axis=1) % self.classes)[:, None]
         index = rng.integers(0, self.K, n, dtype=np.int64)
         t = _bits(_codeword_ints(index, self.dim, self.codebook_seed), self.dim)
+        if self.output == "copy":
+            return t, t.copy()
         return t, (index % self.classes)[:, None]

@@ -56,6 +56,7 @@ def student_t_correction_bits(dof: float, dim_x: int, dim_y: int) -> float:
 
 class Gaussian(Task):
     name = "gaussian"
+    continuous = True
     params = {"dim_x": 1, "dim_y": 1, "rho": 0.5, "structure": "sparse", "pairs": None, "within": 0.0, "transforms": (), "transform_seed": 0}
     summary = "correlated multivariate normal (sparse pairs or dense), optional MI-preserving transforms"
 

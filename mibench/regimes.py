@@ -1,0 +1,105 @@
+"""Regimes and frontiers: pure functions of the cells table.
+
+Per (estimator, family, task, N, D, bins), over seeds, with bias = mean - truth:
+
+- ``reliable``: |bias| <= abs_tol or |bias| <= rel_tol * truth, and std <= std_tol;
+- ``saturated``: the mean is within ``delta`` of the estimator's ceiling for that N
+  (e.g. log2 N for plug-in) while the truth lies above the ceiling;
+- ``unstable``: std > std_tol;
+- ``biased``: otherwise;
+- ``undefined``: some seed gave NaN or an error (e.g. NSB without coincidences).
+
+Frontier: for each estimator x family x bins and each N, the largest truth H such
+that every group with truth <= H is reliable, and the margin log2 N - H; then a
+least-squares line H_max = a + b log2 N over N and the median margin.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from mibench.registry import parse_spec
+from mibench.suite import TOLERANCES
+
+REGIMES = ("reliable", "biased", "saturated", "unstable", "undefined")
+GROUP_KEYS = ["estimator", "family", "task_id", "n", "d", "bins"]
+
+
+@lru_cache(maxsize=None)
+def ceiling(spec: str, n: int) -> float:
+    """The estimator's declared ceiling (bits) at n samples, NaN where it has none."""
+    try:
+        return float(parse_spec(spec).ceiling(n))
+    except (NotImplementedError, ValueError):
+        return math.nan
+
+
+def classify(cells: pd.DataFrame, tolerances: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per group: mean, std, bias, ceiling and regime."""
+    tol = {**TOLERANCES, **(tolerances or {})}
+    if cells.empty:
+        return pd.DataFrame(columns=GROUP_KEYS + ["truth", "mean", "std", "bias", "seeds", "failed", "ceiling", "regime"])
+    frame = cells.assign(bad=~cells["ok"] | cells["estimate"].isna())
+    grouped = frame.groupby(GROUP_KEYS, sort=True)
+    out = grouped.agg(
+        truth=("truth", "first"),
+        mean=("estimate", "mean"),
+        std=("estimate", lambda v: float(np.std(v.dropna(), ddof=1)) if v.notna().sum() > 1 else 0.0),
+        seeds=("seed", "size"),
+        failed=("bad", "sum"),
+    ).reset_index()
+    out["bias"] = out["mean"] - out["truth"]
+    out["ceiling"] = [ceiling(e, int(n)) for e, n in zip(out["estimator"], out["n"])]
+    out["regime"] = [_regime(r, tol) for r in out.itertuples()]
+    return out
+
+
+def _regime(row: object, tol: dict[str, float]) -> str:
+    if row.failed > 0 or not math.isfinite(row.mean):  # type: ignore[attr-defined]
+        return "undefined"
+    bias, std, truth, top = row.bias, row.std, row.truth, row.ceiling  # type: ignore[attr-defined]
+    if (abs(bias) <= tol["abs_tol"] or abs(bias) <= tol["rel_tol"] * abs(truth)) and std <= tol["std_tol"]:
+        return "reliable"
+    if math.isfinite(top) and abs(row.mean - top) <= tol["delta"] and truth > top:  # type: ignore[attr-defined]
+        return "saturated"
+    if std > tol["std_tol"]:
+        return "unstable"
+    return "biased"
+
+
+def frontiers(regimes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-N frontier points and the fitted line per estimator x family x bins."""
+    points = []
+    for (est, fam, bins, n), g in regimes.groupby(["estimator", "family", "bins", "n"], sort=True):
+        g = g.sort_values("truth")
+        reliable = (g["regime"] == "reliable").to_numpy()
+        upto = int(np.argmin(reliable)) if not reliable.all() else len(reliable)
+        h_max = float(g["truth"].iloc[upto - 1]) if upto else math.nan
+        points.append({"estimator": est, "family": fam, "bins": bins, "n": n, "h_max": h_max,
+                       "margin": math.log2(n) - h_max, "all_reliable": bool(reliable.all())})
+    points_df = pd.DataFrame(points)
+    fits = []
+    if not points_df.empty:
+        for (est, fam, bins), g in points_df.groupby(["estimator", "family", "bins"], sort=True):
+            # Only N where the frontier sits inside the grid says where reliability ends.
+            inner = g[g["h_max"].notna() & ~g["all_reliable"]]
+            slope = intercept = math.nan
+            if len(inner) >= 2:
+                slope, intercept = np.polyfit(np.log2(inner["n"].astype(float)), inner["h_max"], 1)
+            fits.append({"estimator": est, "family": fam, "bins": bins, "points": len(inner),
+                         "intercept": float(intercept), "slope": float(slope),
+                         "median_margin": float(inner["margin"].median()) if len(inner) else math.nan})
+    return points_df, pd.DataFrame(fits)
+
+
+def describe_fit(fit: dict) -> str:
+    """One line a person can read: where reliability ends."""
+    if not fit["points"]:
+        return "no interior frontier on this grid (reliable everywhere or nowhere)"
+    text = f"reliable iff log2 N - H >= {fit['median_margin']:.1f} bits (median over {fit['points']} N)"
+    if math.isfinite(fit["slope"]):
+        text += f"; H_max ~ {fit['intercept']:.2f} + {fit['slope']:.2f} log2 N"
+    return text

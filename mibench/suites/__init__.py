@@ -1,0 +1,1 @@
+"""Built-in sweep suites (TOML): quick, default, full."""

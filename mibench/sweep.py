@@ -1,0 +1,185 @@
+"""Sweep: run the groups of a suite and store every cell as soon as its group finishes.
+
+Executors: in-process (``jobs=1``), local worker processes (``jobs > 1``), or Dask
+distributed (a ``dask.distributed.Client``, e.g. on a LocalCluster or a scheduler
+address). Whatever the executor, only this process writes the store, so an
+interrupted sweep (Ctrl-C, a killed worker) keeps every finished group and the next
+run resumes; an estimator that raises becomes error rows, never a crash.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import time
+import warnings
+from dataclasses import replace
+from typing import Any, Callable
+
+import numpy as np
+
+from mibench import __version__
+from mibench.registry import parse_spec
+from mibench.store import Store
+from mibench.suite import Group, Suite, cell_count
+from mibench.tasks import get_task
+
+_MAX_ELEMENTS = 40_000_000  # values per batched call; more seeds are split into chunks
+_MAX_POOL_RESTARTS = 3
+
+
+def run_group(group: Group, device: str = "cpu") -> list[dict[str, Any]]:
+    """Estimate every seed of one group (batched where possible); one row per seed."""
+    task = get_task(group.task_name, **dict(group.task_params))
+    base = _base_row(group, task, device)
+    per_call = max(1, _MAX_ELEMENTS // max(1, group.n * (task.dim_x + task.dim_y)))
+    rows = []
+    for start in range(0, len(group.seeds), per_call):
+        rows += _run_seeds(group, task, group.seeds[start : start + per_call], device, base)
+    return rows
+
+
+def _base_row(group: Group, task: Any, device: str) -> dict[str, Any]:
+    return {
+        "estimator": group.estimator, "family": group.family, "task_id": group.task_id,
+        "task_params": dict(group.task_params), "n": group.n, "d": group.d, "bins": group.bins,
+        "truth": task.mutual_information, "device": device, "version": __version__,
+    }
+
+
+def _run_seeds(group: Group, task: Any, seeds: tuple[int, ...], device: str, base: dict) -> list[dict[str, Any]]:
+    t0 = time.perf_counter()
+    try:
+        estimator = parse_spec(group.estimator)
+        samples = [task.sample(group.n, seed) for seed in seeds]
+        xs = np.stack([s[0] for s in samples])
+        ys = np.stack([s[1] for s in samples])
+        if device != "cpu":
+            import torch
+
+            xs, ys = torch.as_tensor(xs, device=device), torch.as_tensor(ys, device=device)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            values = estimator.mutual_information(xs, ys)
+        values = np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1)
+        note = "; ".join(sorted({str(w.message) for w in caught})) or None
+        seconds = (time.perf_counter() - t0) / len(seeds)
+        return [
+            {**base, "seed": s, "estimate": float(v), "seconds": seconds, "ok": True, "error": None, "warning": note}
+            for s, v in zip(seeds, values)
+        ]
+    except Exception as exc:  # noqa: BLE001 - a failing estimator is data, not a crash
+        if len(seeds) > 1:  # isolate the failing seed(s)
+            return [row for s in seeds for row in _run_seeds(group, task, (s,), device, base)]
+        seconds = time.perf_counter() - t0
+        return [{**base, "seed": seeds[0], "estimate": None, "seconds": seconds, "ok": False,
+                 "error": f"{type(exc).__name__}: {exc}", "warning": None}]
+
+
+def pending_groups(suite: Suite, store: Store) -> list[Group]:
+    """The suite's groups, each cut down to the seeds not yet stored."""
+    done = store.finished()
+    todo = []
+    for g in suite.groups:
+        seeds = tuple(s for s, key in zip(g.seeds, g.keys()) if key not in done)
+        if seeds:
+            todo.append(replace(g, seeds=seeds))
+    return todo
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # processes, not threads, share the cores
+
+
+def run_sweep(
+    suite: Suite,
+    store: Store,
+    *,
+    jobs: int = 1,
+    client: Any = None,
+    progress: bool = True,
+    on_group: Callable[[Group], None] | None = None,
+) -> dict[str, Any]:
+    """Run every pending group of ``suite`` into ``store``. Returns counts and timing."""
+    todo = pending_groups(suite, store)
+    total = cell_count(todo)
+    stats = {"cells_total": cell_count(suite.groups), "cells_run": 0, "cells_skipped": cell_count(suite.groups) - total, "errors": 0}
+    bar = _progress_bar(total, progress, suite.name)
+    t0 = time.perf_counter()
+
+    def record(group: Group, rows: list[dict[str, Any]]) -> None:
+        store.write(rows)
+        stats["cells_run"] += len(rows)
+        stats["errors"] += sum(not r["ok"] for r in rows)
+        bar.update(len(rows))
+        bar.set_postfix(errors=stats["errors"], refresh=False)
+        if on_group is not None:
+            on_group(group)
+
+    try:
+        if client is not None:
+            _run_dask(todo, suite.device, client, record)
+        elif jobs > 1:
+            _run_processes(todo, suite.device, jobs, record)
+        else:
+            for group in todo:
+                record(group, run_group(group, suite.device))
+    finally:
+        bar.close()
+        stats["seconds"] = time.perf_counter() - t0
+    return stats
+
+
+def _run_processes(todo: list[Group], device: str, jobs: int, record: Callable) -> None:
+    remaining = list(todo)
+    for attempt in range(_MAX_POOL_RESTARTS + 1):
+        context = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init) as pool:
+            futures = {pool.submit(run_group, g, device): g for g in remaining}
+            try:
+                for future in cf.as_completed(futures):
+                    group = futures[future]
+                    record(group, future.result())
+                    remaining.remove(group)
+                return
+            except cf.process.BrokenProcessPool:
+                if attempt == _MAX_POOL_RESTARTS:
+                    for group in remaining:  # a group that keeps killing workers becomes error rows
+                        record(group, _dead_worker_rows(group, device))
+                    return
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+
+
+def _dead_worker_rows(group: Group, device: str) -> list[dict[str, Any]]:
+    base = _base_row(group, get_task(group.task_name, **dict(group.task_params)), device)
+    error = "worker process died (out of memory or killed) on every attempt"
+    return [{**base, "seed": s, "estimate": None, "seconds": 0.0, "ok": False, "error": error, "warning": None} for s in group.seeds]
+
+
+def _run_dask(todo: list[Group], device: str, client: Any, record: Callable) -> None:
+    from dask.distributed import as_completed
+
+    futures = {client.submit(run_group, g, device, pure=False): g for g in todo}
+    try:
+        for future in as_completed(list(futures)):
+            record(futures[future], future.result())
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def set_postfix(self, **kw: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+def _progress_bar(total: int, enabled: bool, name: str) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="cell", desc=f"mibench map {name}", smoothing=0.05)
