@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 from pathlib import Path
@@ -140,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mp.add_argument("suite", nargs="?", default="default", help="built-in suite name or path to a suite TOML (default: default)")
     mp.add_argument("--out", default="mibench-results", help="results directory (default: ./mibench-results)")
-    mp.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: run in this process)")
+    mp.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per core; 1 runs in this process)")
     mp.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a local Dask cluster of --jobs workers")
     mp.add_argument("--fresh", action="store_true", help="discard stored results in --out and start over")
     mp.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -21,6 +21,8 @@ With z(x) the number of zero bits of x:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import special, stats
 
@@ -97,7 +99,7 @@ class ForceToOne(Task):
     summary = "GIB synergy experiment: one random bit forced to 1 w.p. p, Y = f(X~)"
 
     def _validate(self) -> None:
-        check_range("dim", self.dim, 1, 62, integer=True)
+        check_range("dim", self.dim, 1, math.inf, integer=True)
         check_range("p", self.p, 0.0, 1.0)
         check_choice("f", self.f, FUNCTIONS)
         if self.f == "xor" and self.dim < 2:

@@ -7,6 +7,7 @@ measures can be checked.
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import numpy as np
@@ -20,7 +21,7 @@ class Parity(Task):
     summary = "Y = parity of dim uniform bits, flipped w.p. noise: pure synergy"
 
     def _validate(self) -> None:
-        check_range("dim", self.dim, 1, 62, integer=True)
+        check_range("dim", self.dim, 1, math.inf, integer=True)
         check_range("noise", self.noise, 0.0, 0.5)
 
     dim_y = 1

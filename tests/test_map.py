@@ -1,0 +1,238 @@
+"""Suites, the sweep, the store and the map outputs."""
+import math
+import sqlite3
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mibench.cli import main
+from mibench.maps import run_map
+from mibench.regimes import classify, frontiers
+from mibench.registry import REGISTRY
+from mibench.store import SCHEMA_VERSION, Store, StoreError
+from mibench.suite import SuiteError, cell_count, load_suite, resolve
+from mibench.sweep import pending_groups, run_sweep
+from mibench.tasks import TASKS
+
+TINY = """
+name = "tiny"
+seeds = 3
+n = [64, 512]
+d = [2, 9]
+bins = [4]
+
+[[estimators]]
+spec = "plugin"
+
+[[estimators]]
+spec = "miller_madow"
+
+[[tasks]]
+name = "binary_codes"
+label = "codebook"
+d_means = "log2 K"
+params = { dim = 30, source = "codebook", K = "=2**D", output = "copy" }
+
+[[tasks]]
+name = "quantized_gaussian"
+params = { rho = 0.8, bins = "=B", dim = "=D", range = [-1.0, 1.0] }
+binning = { rule = "fixed", range = [-1.0, 1.0] }
+"""
+
+
+def write_suite(tmp_path, text, name="suite.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return load_suite(write_suite(tmp_path, TINY))
+
+
+def test_tiny_suite_expands_to_batched_groups(tiny):
+    # codebook: 2 estimators x 2 D x 2 N; quantized: 2 binned estimators x 1 bins x 2 D x 2 N
+    assert len(tiny.groups) == 16 and cell_count(tiny.groups) == 48
+    binned = [g for g in tiny.groups if g.family == "quantized_gaussian"]
+    assert all(g.estimator.startswith("binned(") and "rule=fixed, bins=4" in g.estimator for g in binned)
+    assert all(g.bins == 0 for g in tiny.groups if g.family == "codebook")
+
+
+def test_grid_expressions():
+    assert resolve("=2**D", 5, 0) == 32 and resolve("=min(D, B) * 2", 5, 3) == 6
+    assert resolve([1, 2], 0, 0) == (1, 2) and resolve("codebook", 1, 1) == "codebook"
+    with pytest.raises(ValueError, match="unsupported expression"):
+        resolve("=__import__('os')", 1, 1)
+
+
+BAD_SUITES = [
+    ("n = [1, 2", "not valid TOML"),
+    (TINY + "\ncolour = 'red'\n", "colour: unknown key; valid keys: name"),
+    (TINY.replace('spec = "plugin"', 'spec = "plugn"'), "estimators[0].spec: unknown estimator 'plugn'; valid estimators"),
+    (TINY.replace('name = "binary_codes"', 'name = "codes"'), "tasks[0].name: unknown task 'codes'; valid tasks"),
+    (TINY.replace("n = [64, 512]", "n = []"), "n: must be a non-empty list"),
+    (TINY.replace("n = [64, 512]", "n = [-64, 512]"), "n: every value must be an integer >= 2"),
+    (TINY.replace("d = [2, 9]", "d = [2, 31]"), "tasks[0].params: at D=31, B=0: K must be an integer"),
+    (TINY + "\n[tolerances]\nslack = 1\n", "tolerances.slack: unknown key"),
+    (TINY.replace('label = "codebook"\n', 'label = "quantized_gaussian"\n'), "labels must be distinct"),
+    (TINY.replace('d_means = "log2 K"', 'd_means = "log2 K"\nweight = 2'), "tasks[0].weight: unknown key"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD_SUITES)
+def test_malformed_suites_fail_naming_file_and_key(tmp_path, text, message):
+    path = write_suite(tmp_path, text, "bad.toml")
+    with pytest.raises(SuiteError) as info:
+        load_suite(path)
+    assert path in str(info.value) and message in str(info.value)
+
+
+def test_a_malformed_suite_does_no_work(tmp_path, capsys):
+    path = write_suite(tmp_path, TINY.replace("n = [64, 512]", "n = [0]"), "bad.toml")
+    out = tmp_path / "results"
+    assert main(["map", path, "--out", str(out), "--no-progress"]) == 2
+    assert "bad.toml" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_builtin_suites_load_and_default_covers_the_registry():
+    assert cell_count(load_suite("quick").groups) > 0 and load_suite("full").seeds == tuple(range(50))
+    default = load_suite("default")
+    assert min(default.n) <= 64 and max(default.n) >= 2**16
+    assert min(default.d) == 1 and max(default.d) >= 32
+    assert len(default.bins) >= 2 and len(default.seeds) >= 10
+    names = {e.name for e in default.estimators}
+    assert names == set(REGISTRY) - {"binned"}  # binned forms are made for the continuous tasks
+    assert {t.name for t in default.tasks} == set(TASKS)
+    assert any(g.estimator.startswith("binned(") for g in default.groups)
+
+
+# -- store ---------------------------------------------------------------------------------
+
+def test_store_refuses_another_schema(tmp_path):
+    Store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "results.sqlite")
+    with db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+    db.close()
+    with pytest.raises(StoreError, match=f"schema {SCHEMA_VERSION + 1}, this mibench uses schema {SCHEMA_VERSION}"):
+        Store(tmp_path)
+    Store(tmp_path, fresh=True).close()  # --fresh starts over
+
+
+def test_store_refuses_a_foreign_sqlite_file(tmp_path):
+    db = sqlite3.connect(tmp_path / "results.sqlite")
+    with db:
+        db.execute("CREATE TABLE things (x)")
+    db.close()
+    with pytest.raises(StoreError, match="not a mibench results store"):
+        Store(tmp_path)
+
+
+# -- sweep -------------------------------------------------------------------------------------
+
+def stored(store):
+    return store.cells().sort_values(["estimator", "task_id", "n", "bins", "seed"]).reset_index(drop=True)
+
+
+def test_interrupted_sweep_keeps_finished_cells_and_resumes(tiny, tmp_path):
+    reference = Store(tmp_path / "ref")
+    run_sweep(tiny, reference, progress=False)
+
+    store = Store(tmp_path / "run")
+    seen = []
+
+    def interrupt(group):
+        seen.append(group)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(tiny, store, progress=False, on_group=interrupt)
+    assert len(store.cells()) == cell_count(seen)  # every finished group is stored
+    stats = run_sweep(tiny, store, progress=False)
+    assert stats["cells_skipped"] == cell_count(seen) and stats["cells_run"] == cell_count(tiny.groups) - cell_count(seen)
+    assert pending_groups(tiny, store) == []
+    a, b = stored(reference), stored(store)
+    assert len(b) == cell_count(tiny.groups)
+    np.testing.assert_array_equal(a["estimate"].to_numpy(), b["estimate"].to_numpy())
+
+
+def test_a_failing_estimator_becomes_error_rows(tmp_path):
+    text = TINY.replace('spec = "miller_madow"', 'spec = "james_stein(K=2)"')  # K smaller than the codebook
+    suite = load_suite(write_suite(tmp_path, text))
+    store = Store(tmp_path / "out")
+    stats = run_sweep(suite, store, progress=False)
+    cells = store.cells()
+    errors = cells[~cells["ok"]]
+    assert stats["errors"] == len(errors) > 0
+    assert errors["error"].str.contains("smaller than the").all()
+    assert cells[cells["estimator"] == "plugin"]["ok"].all()
+    assert (classify(errors.assign(estimate=np.nan))["regime"] == "undefined").all()
+
+
+def test_worker_processes_give_the_same_cells(tiny, tmp_path):
+    one, two = Store(tmp_path / "a"), Store(tmp_path / "b")
+    run_sweep(tiny, one, progress=False)
+    run_sweep(tiny, two, jobs=2, progress=False)
+    np.testing.assert_array_equal(stored(one)["estimate"].to_numpy(), stored(two)["estimate"].to_numpy())
+
+
+def test_dask_local_cluster_gives_the_same_cells(tiny, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            dask_store = Store(tmp_path / "dask")
+            run_sweep(tiny, dask_store, client=client, progress=False)
+    local = Store(tmp_path / "local")
+    run_sweep(tiny, local, progress=False)
+    np.testing.assert_array_equal(stored(local)["estimate"].to_numpy(), stored(dask_store)["estimate"].to_numpy())
+
+
+# -- regimes and outputs -------------------------------------------------------------------------
+
+def fake_cells(estimates, truth, n=1024, estimator="plugin", ok=True):
+    return pd.DataFrame({
+        "estimator": estimator, "family": "f", "task_id": "t", "n": n, "d": 1, "bins": 0,
+        "seed": range(len(estimates)), "estimate": estimates, "truth": truth, "ok": ok,
+    })
+
+
+@pytest.mark.parametrize(
+    "estimates, truth, regime",
+    [
+        ([5.02, 4.98, 5.0], 5.0, "reliable"),
+        ([19.2, 19.1, 19.15], 20.0, "reliable"),  # within 5% of the truth
+        ([9.95, 9.97, 9.96], 14.0, "saturated"),  # log2 1024 = 10 is the plug-in ceiling
+        ([4.0, 6.0, 5.0], 5.0, "unstable"),
+        ([4.5, 4.52, 4.51], 5.0, "biased"),
+        ([5.0, math.nan, 5.0], 5.0, "undefined"),
+    ],
+)
+def test_regime_rules(estimates, truth, regime):
+    assert classify(fake_cells(estimates, truth))["regime"].tolist() == [regime]
+
+
+def test_map_writes_every_output(tiny, tmp_path):
+    out = tmp_path / "maps"
+    result = run_map(tiny, out, progress=False)
+    for name in ("results.sqlite", "cells.csv", "regimes.csv", "frontiers.csv", "frontier_fits.csv", "summary.md",
+                 "map_codebook.png", "bias_codebook.png", "map_quantized_gaussian.png"):
+        assert (out / name).stat().st_size > 0, name
+    summary = (out / "summary.md").read_text()
+    assert "## codebook" in summary and "map_codebook.png" in summary and "48 cells" in summary
+    regimes = pd.read_csv(out / "regimes.csv")
+    assert set(regimes["regime"]) <= {"reliable", "biased", "saturated", "unstable", "undefined"}
+    assert len(regimes) == len(tiny.groups) == len(result["regimes"])
+
+
+def test_cli_map_runs_and_resumes(tmp_path, capsys):
+    path = write_suite(tmp_path, TINY)
+    out = str(tmp_path / "cli")
+    assert main(["map", path, "--out", out, "--no-progress"]) == 0
+    assert "48 cells (48 run now" in capsys.readouterr().out
+    assert main(["map", path, "--out", out, "--no-progress"]) == 0
+    assert "(0 run now, 48 already stored" in capsys.readouterr().out
