@@ -98,6 +98,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 def cmd_map(args: argparse.Namespace) -> int:
     from mibench.maps import run_map
+    from mibench.regimes import describe_fit
 
     client = None
     if args.scheduler:
@@ -114,6 +115,10 @@ def cmd_map(args: argparse.Namespace) -> int:
             client.close()
     print(f"{result['cells_total']} cells ({result['cells_run']} run now, {result['cells_skipped']} already stored, "
           f"{result['errors']} errors) in {result['seconds']:.1f} s")
+    print("Frontiers (where reliability ends):")
+    for fit in result["fits"].to_dict("records"):
+        if fit["points"]:
+            print(f"  {fit['family']:<12} {fit['estimator']:<48} {describe_fit(fit)}")
     print(f"summary: {result['summary']}")
     return 0
 

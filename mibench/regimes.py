@@ -10,8 +10,9 @@ Per (estimator, family, task, N, D, bins), over seeds, with bias = mean - truth:
 - ``undefined``: some seed gave NaN or an error (e.g. NSB without coincidences).
 
 Frontier: for each estimator x family x bins and each N, the largest truth H such
-that every group with truth <= H is reliable, and the margin log2 N - H; then a
-least-squares line H_max = a + b log2 N over N and the median margin.
+that every group with truth <= H is reliable, the margin log2 N - H, and the largest
+D reliably estimated; then a least-squares line H_max = a + b log2 N over the N where
+the frontier lies inside the grid, and the median margin.
 """
 from __future__ import annotations
 
@@ -74,12 +75,10 @@ def frontiers(regimes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-N frontier points and the fitted line per estimator x family x bins."""
     points = []
     for (est, fam, bins, n), g in regimes.groupby(["estimator", "family", "bins", "n"], sort=True):
-        g = g.sort_values("truth")
-        reliable = (g["regime"] == "reliable").to_numpy()
-        upto = int(np.argmin(reliable)) if not reliable.all() else len(reliable)
-        h_max = float(g["truth"].iloc[upto - 1]) if upto else math.nan
+        h_max, _ = _last_reliable(g, "truth")
+        d_max, all_reliable = _last_reliable(g, "d")
         points.append({"estimator": est, "family": fam, "bins": bins, "n": n, "h_max": h_max,
-                       "margin": math.log2(n) - h_max, "all_reliable": bool(reliable.all())})
+                       "margin": math.log2(n) - h_max, "d_max": d_max, "all_reliable": all_reliable})
     points_df = pd.DataFrame(points)
     fits = []
     if not points_df.empty:
@@ -89,17 +88,27 @@ def frontiers(regimes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             slope = intercept = math.nan
             if len(inner) >= 2:
                 slope, intercept = np.polyfit(np.log2(inner["n"].astype(float)), inner["h_max"], 1)
+            d_max = ", ".join(f"N={int(n)}: {'-' if math.isnan(d) else int(d)}" for n, d in zip(g["n"], g["d_max"]))
             fits.append({"estimator": est, "family": fam, "bins": bins, "points": len(inner),
                          "intercept": float(intercept), "slope": float(slope),
-                         "median_margin": float(inner["margin"].median()) if len(inner) else math.nan})
+                         "median_margin": float(inner["margin"].median()) if len(inner) else math.nan,
+                         "d_max_by_n": d_max})
     return points_df, pd.DataFrame(fits)
+
+
+def _last_reliable(g: pd.DataFrame, column: str) -> tuple[float, bool]:
+    """Largest value of ``column`` such that every group at or below it is reliable."""
+    g = g.sort_values(column)
+    reliable = (g["regime"] == "reliable").to_numpy()
+    upto = int(np.argmin(reliable)) if not reliable.all() else len(reliable)
+    return (float(g[column].iloc[upto - 1]) if upto else math.nan), bool(reliable.all())
 
 
 def describe_fit(fit: dict) -> str:
     """One line a person can read: where reliability ends."""
     if not fit["points"]:
-        return "no interior frontier on this grid (reliable everywhere or nowhere)"
+        return f"no interior frontier on this grid; largest reliable D by N: {fit['d_max_by_n']}"
     text = f"reliable iff log2 N - H >= {fit['median_margin']:.1f} bits (median over {fit['points']} N)"
     if math.isfinite(fit["slope"]):
         text += f"; H_max ~ {fit['intercept']:.2f} + {fit['slope']:.2f} log2 N"
-    return text
+    return text + f"; largest reliable D by N: {fit['d_max_by_n']}"
