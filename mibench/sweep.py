@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import multiprocessing
 import time
 import warnings
+from collections import Counter, deque
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -24,7 +25,7 @@ from mibench.suite import Group, Suite, cell_count
 from mibench.tasks import get_task
 
 _MAX_ELEMENTS = 40_000_000  # values per batched call; more seeds are split into chunks
-_MAX_POOL_RESTARTS = 3
+_MAX_SOLO_DEATHS = 2  # a group that kills a worker this often on its own is recorded as failed
 
 
 def run_group(group: Group, device: str = "cpu") -> list[dict[str, Any]]:
@@ -131,31 +132,51 @@ def run_sweep(
     return stats
 
 
-def _run_processes(todo: list[Group], device: str, jobs: int, record: Callable) -> None:
-    remaining = list(todo)
-    for attempt in range(_MAX_POOL_RESTARTS + 1):
-        context = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init) as pool:
-            futures = {pool.submit(run_group, g, device): g for g in remaining}
-            try:
-                for future in cf.as_completed(futures):
-                    group = futures[future]
-                    record(group, future.result())
-                    remaining.remove(group)
-                return
-            except cf.process.BrokenProcessPool:
-                if attempt == _MAX_POOL_RESTARTS:
-                    for group in remaining:  # a group that keeps killing workers becomes error rows
+def _run_processes(todo: list[Group], device: str, jobs: int, record: Callable, work: Callable = run_group) -> None:
+    """Run groups on spawned worker processes, at most ``jobs`` in flight.
+
+    A worker that dies (killed, out of memory) breaks its pool; the groups in flight
+    then become suspects and are re-run one at a time in a pool of their own, so an
+    innocent group finishes and a group that kills its worker twice on its own is
+    stored as error rows. Groups already recorded are never lost.
+    """
+    queue = deque(todo)
+    suspects: deque[Group] = deque()
+    deaths: Counter[Group] = Counter()
+    while queue or suspects:
+        alone = bool(suspects)
+        source, width = (suspects, 1) if alone else (queue, jobs)
+        pool = cf.ProcessPoolExecutor(max_workers=width, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+        in_flight: dict[cf.Future, Group] = {}
+        try:
+            while source or in_flight:
+                while source and len(in_flight) < width:
+                    group = source.popleft()
+                    in_flight[pool.submit(work, group, device)] = group
+                done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    rows = future.result()  # BrokenProcessPool if a worker died
+                    record(in_flight.pop(future), rows)
+                if alone:
+                    break  # each suspect gets a fresh pool
+        except cf.process.BrokenProcessPool:
+            lost = list(in_flight.values())
+            if not alone:
+                suspects.extend(lost)
+            else:
+                for group in lost:
+                    deaths[group] += 1
+                    if deaths[group] >= _MAX_SOLO_DEATHS:
                         record(group, _dead_worker_rows(group, device))
-                    return
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+                    else:
+                        suspects.appendleft(group)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _dead_worker_rows(group: Group, device: str) -> list[dict[str, Any]]:
     base = _base_row(group, get_task(group.task_name, **dict(group.task_params)), device)
-    error = "worker process died (out of memory or killed) on every attempt"
+    error = f"worker process died (out of memory or killed) on each of {_MAX_SOLO_DEATHS} attempts on its own"
     return [{**base, "seed": s, "estimate": None, "seconds": 0.0, "ok": False, "error": error, "warning": None} for s in group.seeds]
 
 

@@ -236,3 +236,43 @@ def test_cli_map_runs_and_resumes(tmp_path, capsys):
     assert "48 cells (48 run now" in capsys.readouterr().out
     assert main(["map", path, "--out", out, "--no-progress"]) == 0
     assert "(0 run now, 48 already stored" in capsys.readouterr().out
+
+
+def _process_run(suite, store, work):
+    from mibench.sweep import _run_processes, pending_groups
+
+    rows = []
+
+    def record(group, group_rows):
+        store.write(group_rows)
+        rows.extend(group_rows)
+
+    _run_processes(pending_groups(suite, store), "cpu", 2, record, work=work)
+    return rows
+
+
+SMALL = TINY.replace("d = [2, 9]", "d = [9]").split("[[tasks]]\nname = \"quantized_gaussian\"")[0]
+
+
+def test_a_killed_worker_loses_no_finished_cell(tmp_path, monkeypatch):
+    import worker_faults
+
+    tiny = load_suite(write_suite(tmp_path, SMALL))
+    monkeypatch.setenv(worker_faults.MARKER_DIR, str(tmp_path))
+    store = Store(tmp_path / "flaky")
+    _process_run(tiny, store, worker_faults.dies_once_per_group)  # each 512-sample group kills one worker once
+    cells = store.cells()
+    assert len(cells) == cell_count(tiny.groups) and cells["ok"].all()
+
+
+def test_a_group_that_always_kills_its_worker_becomes_error_rows(tmp_path):
+    import worker_faults
+
+    tiny = load_suite(write_suite(tmp_path, SMALL))
+    store = Store(tmp_path / "dead")
+    _process_run(tiny, store, worker_faults.dies_on_big_groups)
+    cells = store.cells()
+    assert len(cells) == cell_count(tiny.groups)
+    dead = cells[~cells["ok"]]
+    assert len(dead) > 0 and set(zip(dead["n"], dead["d"])) == {(512, 9)}
+    assert dead["error"].str.contains("worker process died").all()
