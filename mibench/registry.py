@@ -13,10 +13,12 @@ from typing import Any
 from mibench.estimators.base import Estimator
 from mibench.estimators.binning import Binned
 from mibench.estimators.discrete import ChaoShen, Grassberger, JamesStein, Jackknife, MillerMadow, PlugIn
+from mibench.estimators.knn import KSG, KozachenkoLeonenko
 from mibench.estimators.nsb import NSB
 
 REGISTRY: dict[str, type[Estimator]] = {
-    cls.name: cls for cls in (PlugIn, MillerMadow, Jackknife, Grassberger, ChaoShen, JamesStein, NSB, Binned)
+    cls.name: cls
+    for cls in (PlugIn, MillerMadow, Jackknife, Grassberger, ChaoShen, JamesStein, NSB, Binned, KSG, KozachenkoLeonenko)
 }
 
 

@@ -1,0 +1,83 @@
+"""Shared machinery of the estimators on real-valued samples.
+
+They see each batch element as float64 ``(n, d)`` tensors on the input's device
+and implement an entropy and/or a mutual information; conditional forms follow from
+those where the estimator defines them.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from mibench._validate import Prepared
+from mibench.estimators.base import (
+    CONDITIONAL_ENTROPY,
+    CONDITIONAL_MUTUAL_INFORMATION,
+    ENTROPY,
+    LN2,
+    MUTUAL_INFORMATION,
+    Estimator,
+    Terms,
+)
+
+
+def check_int(name: str, value: Any, lo: int, owner: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise ValueError(f"{owner}: {name} must be an integer >= {lo}, got {value!r}")
+
+
+def check_positive(name: str, value: Any, owner: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{owner}: {name} must be a number > 0, got {value!r}")
+
+
+class ContinuousEstimator(Estimator):
+    """Base of estimators on real-valued samples. Subclasses implement ``_entropy``
+    and/or ``_mutual_information`` on one ``(n, d)`` float64 tensor per variable,
+    returning nats as a 0-d tensor."""
+
+    #: Columns that never vary make densities degenerate; these estimators refuse them.
+    rejects_constant_columns: ClassVar[bool] = True
+
+    def _entropy(self, x: torch.Tensor) -> torch.Tensor:
+        raise TypeError(f"{self.name} estimates mutual information only, not entropy")
+
+    def _mutual_information(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self._entropy(x) + self._entropy(y) - self._entropy(torch.cat([x, y], dim=1))
+
+    def _conditional_mutual_information(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        xz, yz = torch.cat([x, z], dim=1), torch.cat([y, z], dim=1)
+        return self._entropy(xz) + self._entropy(yz) - self._entropy(torch.cat([x, y, z], dim=1)) - self._entropy(z)
+
+    def check_input(self, variables: list[torch.Tensor], names: list[str]) -> None:
+        """Per-call checks that need the data (sample size, constant columns)."""
+        if not self.rejects_constant_columns:
+            return
+        for t, name in zip(variables, names):
+            spread = t.amax(dim=1) - t.amin(dim=1)
+            if bool((spread == 0).any()):
+                column = int(torch.nonzero(spread == 0)[0, 1])
+                raise ValueError(
+                    f"{self.name}: column {column} of {name} is constant; densities of constant columns are "
+                    "degenerate: drop the column (it carries no information)"
+                )
+
+    def _estimate(self, prepared: Prepared, names: list[str], terms: Terms) -> torch.Tensor:
+        variables = [t.to(torch.float64) for t in prepared.variables]
+        self.check_input(variables, names)
+        out = []
+        for b in range(variables[0].shape[0]):
+            parts = [v[b] for v in variables]
+            if terms == ENTROPY:
+                value = self._entropy(parts[0])
+            elif terms == MUTUAL_INFORMATION:
+                value = self._mutual_information(*parts)
+            elif terms == CONDITIONAL_ENTROPY:
+                value = self._entropy(torch.cat(parts, dim=1)) - self._entropy(parts[1])
+            elif terms == CONDITIONAL_MUTUAL_INFORMATION:
+                value = self._conditional_mutual_information(*parts)
+            else:  # pragma: no cover - the base class only builds these
+                raise ValueError(f"unsupported quantity {terms}")
+            out.append(value)
+        return torch.stack([torch.as_tensor(v, dtype=torch.float64, device=prepared.device) for v in out]) / LN2
