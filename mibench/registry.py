@@ -15,10 +15,14 @@ from mibench.estimators.binning import Binned
 from mibench.estimators.discrete import ChaoShen, Grassberger, JamesStein, Jackknife, MillerMadow, PlugIn
 from mibench.estimators.knn import KSG, KozachenkoLeonenko
 from mibench.estimators.nsb import NSB
+from mibench.estimators.parametric import GaussianCopula, ParametricGaussian
 
 REGISTRY: dict[str, type[Estimator]] = {
     cls.name: cls
-    for cls in (PlugIn, MillerMadow, Jackknife, Grassberger, ChaoShen, JamesStein, NSB, Binned, KSG, KozachenkoLeonenko)
+    for cls in (
+        PlugIn, MillerMadow, Jackknife, Grassberger, ChaoShen, JamesStein, NSB, Binned,
+        KSG, KozachenkoLeonenko, ParametricGaussian, GaussianCopula,
+    )
 }
 
 
