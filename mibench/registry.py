@@ -13,15 +13,19 @@ from typing import Any
 from mibench.estimators.base import Estimator
 from mibench.estimators.binning import Binned
 from mibench.estimators.discrete import ChaoShen, Grassberger, JamesStein, Jackknife, MillerMadow, PlugIn
+from mibench.estimators.kernel import KDE, KolchinskyTracey
 from mibench.estimators.knn import KSG, KozachenkoLeonenko
+from mibench.estimators.neural import MINE, NWJ, InfoNCE
 from mibench.estimators.nsb import NSB
 from mibench.estimators.parametric import GaussianCopula, ParametricGaussian
+from mibench.estimators.renyi import MatrixRenyi
 
 REGISTRY: dict[str, type[Estimator]] = {
     cls.name: cls
     for cls in (
         PlugIn, MillerMadow, Jackknife, Grassberger, ChaoShen, JamesStein, NSB, Binned,
-        KSG, KozachenkoLeonenko, ParametricGaussian, GaussianCopula,
+        KSG, KozachenkoLeonenko, ParametricGaussian, GaussianCopula, KDE, KolchinskyTracey, MatrixRenyi,
+        InfoNCE, NWJ, MINE,
     )
 }
 

@@ -6,7 +6,20 @@ import pytest
 import torch
 
 import mibench
-from conftest import ALL_SPECS, BINNED_SPECS, DEVICES, DISCRETE_SPECS, sample_for
+from conftest import (
+    ALL_SPECS,
+    BINNED_SPECS,
+    CONTINUOUS_SPECS,
+    COUNT_BASED,
+    DEVICES,
+    DISCRETE_SPECS,
+    LABEL_Y,
+    MI_ONLY,
+    STOCHASTIC,
+    large_n,
+    name_of,
+    sample_for,
+)
 
 specs = pytest.mark.parametrize("spec", ALL_SPECS)
 
@@ -19,11 +32,14 @@ def test_deterministic(spec, rng):
 
 @specs
 def test_invariant_to_joint_row_permutation(spec, rng):
+    if name_of(spec) in STOCHASTIC:
+        pytest.skip("a trained critic sees row order through its minibatches: invariant in distribution only")
     x, y = sample_for(spec, rng)
     perm = rng.permutation(len(x))
     e = mibench.make_estimator(spec)
-    assert e.mutual_information(x[perm], y[perm]) == pytest.approx(e.mutual_information(x, y), abs=1e-12)
-    assert e.entropy(x[perm]) == pytest.approx(e.entropy(x), abs=1e-12)
+    assert e.mutual_information(x[perm], y[perm]) == pytest.approx(e.mutual_information(x, y), abs=1e-9)
+    if name_of(spec) not in MI_ONLY:
+        assert e.entropy(x[perm]) == pytest.approx(e.entropy(x), abs=1e-9)
 
 
 @pytest.mark.parametrize("spec", DISCRETE_SPECS)
@@ -34,9 +50,9 @@ def test_invariant_to_relabelling_symbols(spec, rng):
     assert e.mutual_information(relabel[x], y) == pytest.approx(e.mutual_information(x, y), abs=1e-12)
 
 
-@pytest.mark.parametrize("spec", [s for s in BINNED_SPECS if "uniform" in s or "quantile" in s])
-def test_binned_invariant_to_increasing_affine_maps(spec, rng):
-    # Per-unit min-max and quantile edges move with the data, so the codes do not change.
+@pytest.mark.parametrize("spec", [s for s in BINNED_SPECS if "uniform" in s or "quantile" in s] + ["gcmi"])
+def test_invariant_to_increasing_affine_maps(spec, rng):
+    # Per-unit min-max and quantile edges, and ranks, move with the data.
     x, y = sample_for(spec, rng)
     e = mibench.make_estimator(spec)
     assert e.mutual_information(2.0 * x + 1.0, y) == pytest.approx(e.mutual_information(x, y), abs=1e-12)
@@ -44,12 +60,14 @@ def test_binned_invariant_to_increasing_affine_maps(spec, rng):
 
 @specs
 def test_symmetric(spec, rng):
+    if name_of(spec) in LABEL_Y | STOCHASTIC:
+        pytest.skip("asymmetric by design: labels on one side, or a critic reading (x, y) in order")
     x, y = sample_for(spec, rng)
     e = mibench.make_estimator(spec)
-    assert e.mutual_information(x, y) == pytest.approx(e.mutual_information(y, x), abs=1e-12)
+    assert e.mutual_information(x, y) == pytest.approx(e.mutual_information(y, x), abs=1e-9)
 
 
-@specs
+@pytest.mark.parametrize("spec", sorted(COUNT_BASED))
 def test_information_with_itself_is_entropy(spec, rng):
     x, _ = sample_for(spec, rng)
     e = mibench.make_estimator(spec)
@@ -58,17 +76,24 @@ def test_information_with_itself_is_entropy(spec, rng):
     assert e.mutual_information(x, x) == pytest.approx(e.entropy(x), abs=1e-9)
 
 
+# Known finite-n offsets on independent data (bits): the matrix functional's is
+# positive and shrinks with n; KL's three-entropy sum carries each entropy's bias; NWJ is a
+# high-variance bound, here with a 150-step training budget.
+INDEPENDENCE_TOL = {"renyi": 0.25, "kozachenko_leonenko": 0.03, "nwj": 0.1}
+
+
 @specs
 def test_near_zero_on_independent_data(spec, rng):
-    x, _ = sample_for(spec, rng, n=20000, d=1)
-    _, y = sample_for(spec, np.random.default_rng(999), n=20000, d=1)
+    n = large_n(spec, 20000)
+    x, _ = sample_for(spec, rng, n=n, d=1)
+    _, y = sample_for(spec, np.random.default_rng(999), n=n, d=1)
     value = mibench.mutual_information(x, y, spec)
-    assert abs(value) < 0.01
+    assert abs(value) < INDEPENDENCE_TOL.get(name_of(spec), 0.01)
 
 
 @specs
 def test_detects_dependence(spec, rng):
-    x, y = sample_for(spec, rng, n=5000)
+    x, y = sample_for(spec, rng, n=large_n(spec, 5000))
     assert mibench.mutual_information(x, y, spec) > 0.2
 
 
@@ -77,8 +102,11 @@ def test_never_above_a_hard_ceiling(spec, rng):
     e = mibench.make_estimator(spec)
     if not e.ceiling_is_bound:
         pytest.skip(f"{spec} declares no hard ceiling")
-    for n in (2, 3, 17, 200):
-        x, _ = sample_for(spec, rng, n=n)
+    for n in (40, 200) if spec in CONTINUOUS_SPECS else (2, 3, 17, 200):
+        x, y = sample_for(spec, rng, n=n)
+        assert e.mutual_information(x, 3 * x[:, :1] if name_of(spec) not in LABEL_Y else y) <= e.ceiling(n) + 1e-9
+        if spec in CONTINUOUS_SPECS:
+            continue
         assert e.entropy(x) <= e.ceiling(n) + 1e-9
         distinct = np.arange(n)[:, None] if spec in DISCRETE_SPECS else np.linspace(0, 1, n)[:, None]
         if spec.startswith("nsb"):
@@ -86,7 +114,7 @@ def test_never_above_a_hard_ceiling(spec, rng):
         assert e.entropy(distinct) <= e.ceiling(n) + 1e-9
 
 
-@specs
+@pytest.mark.parametrize("spec", sorted(COUNT_BASED))
 def test_ceiling_is_the_all_distinct_value(spec):
     e = mibench.make_estimator(spec)
     if spec.startswith("nsb"):
@@ -150,7 +178,7 @@ def test_rejects_nan_and_inf(spec, rng):
         mibench.mutual_information(bad, y, spec)
     bad[3, 0] = np.inf
     with pytest.raises(ValueError, match="non-finite"):
-        mibench.entropy(bad, spec)
+        mibench.mutual_information(bad, y, spec)
 
 
 @specs
@@ -162,16 +190,16 @@ def test_rejects_mismatched_n(spec, rng):
 
 @specs
 def test_rejects_too_few_samples(spec, rng):
-    x, _ = sample_for(spec, rng)
+    x, y = sample_for(spec, rng)
     with pytest.raises(ValueError, match="at least 2 samples"):
-        mibench.entropy(x[:1], spec)
+        mibench.mutual_information(x[:1], y[:1], spec)
 
 
 @specs
 def test_rejects_rank_above_three(spec, rng):
-    x, _ = sample_for(spec, rng)
+    x, y = sample_for(spec, rng)
     with pytest.raises(ValueError, match="rank 4"):
-        mibench.entropy(x[None, None], spec)
+        mibench.mutual_information(x[None, None], y, spec)
 
 
 @specs
@@ -217,3 +245,52 @@ def test_quantities_are_in_bits():
     assert mibench.entropy(fair_coin) == pytest.approx(1.0)
     assert mibench.entropy(np.arange(8)) == pytest.approx(3.0)
     assert math.isclose(mibench.mutual_information(fair_coin, fair_coin), 1.0)
+
+
+# -- bad input for the continuous estimators ------------------------------------------
+
+@pytest.mark.parametrize("spec", [s for s in CONTINUOUS_SPECS if name_of(s) in ("ksg", "kozachenko_leonenko", "parametric_gaussian", "gcmi", "kde", "renyi")])
+def test_constant_columns_are_refused(spec, rng):
+    x, y = sample_for(spec, rng)
+    x[:, 1] = 2.5
+    with pytest.raises(ValueError, match="column 1 of x is constant"):
+        mibench.mutual_information(x, y, spec)
+
+
+@pytest.mark.parametrize("spec", ["ksg", "kozachenko_leonenko"])
+def test_k_must_be_below_n(spec, rng):
+    x, y = sample_for(spec, rng, n=5)
+    with pytest.raises(ValueError, match="k=5 must be smaller than the number of samples n=5"):
+        mibench.mutual_information(x, y, spec, k=5)
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
+        mibench.mutual_information(x, y, spec, k=0)
+
+
+def test_singular_covariance_says_how_to_fix_it(rng):
+    x = rng.standard_normal((200, 2))
+    x = np.column_stack([x, x[:, 0] + x[:, 1]])  # collinear
+    with pytest.raises(ValueError, match="singular.*drop or merge them"):
+        mibench.mutual_information(x, rng.standard_normal(200), "parametric_gaussian")
+
+
+@pytest.mark.parametrize("params, message", [({"sigma2": 0}, "sigma2 must be a number > 0"), ({"bound": "tight"}, "bound must be")])
+def test_kolchinsky_tracey_parameters(params, message, rng):
+    with pytest.raises(ValueError, match=message):
+        mibench.entropy(rng.standard_normal((50, 2)), "kolchinsky_tracey", **params)
+
+
+def test_kolchinsky_tracey_needs_labels(rng):
+    with pytest.raises(TypeError, match="integer class labels"):
+        mibench.mutual_information(rng.standard_normal((50, 2)), rng.standard_normal(50), "kolchinsky_tracey")
+
+
+@pytest.mark.parametrize("name", ["infonce", "nwj", "mine"])
+def test_critic_batch_needs_enough_samples(name, rng):
+    with pytest.raises(ValueError, match="fewer than the critic's batch_size=128"):
+        mibench.mutual_information(rng.standard_normal((100, 1)), rng.standard_normal((100, 1)), name)
+
+
+@pytest.mark.parametrize("spec", sorted(MI_ONLY))
+def test_mi_only_estimators_refuse_entropy(spec, rng):
+    with pytest.raises(TypeError, match="mutual information only"):
+        mibench.entropy(rng.standard_normal((200, 1)), spec)

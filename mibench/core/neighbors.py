@@ -28,13 +28,20 @@ def _row_blocks(n: int) -> list[slice]:
     return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
 
-def kth_neighbours(points: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _use_trees(points: torch.Tensor, method: str) -> bool:
+    if method not in ("auto", "tree", "brute"):
+        raise ValueError(f"method must be auto, tree or brute; got {method!r}")
+    return method == "tree" or (method == "auto" and points.device.type == "cpu")
+
+
+def kth_neighbours(points: torch.Tensor, k: int, method: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
     """Distance to and indices of the k nearest other points of each point.
 
     ``points (n, d)`` -> ``distances (n, k)`` sorted ascending and ``indices (n, k)``.
+    ``method``: ``tree`` (CPU), ``brute`` (any device) or ``auto`` (trees on CPU).
     """
     n = points.shape[0]
-    if points.device.type == "cpu":
+    if _use_trees(points, method):
         arr = points.numpy()
         dist, idx = cKDTree(arr).query(arr, k=k + 1, p=np.inf, workers=-1)
         # Column 0 is normally the point itself; with duplicates it may be a twin.
@@ -55,11 +62,11 @@ def kth_neighbours(points: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Te
     return torch.cat(dists), torch.cat(idxs)
 
 
-def count_within(points: torch.Tensor, radius: torch.Tensor, *, strict: bool) -> torch.Tensor:
+def count_within(points: torch.Tensor, radius: torch.Tensor, *, strict: bool, method: str = "auto") -> torch.Tensor:
     """Number of other points within ``radius[i]`` of point i (max-norm):
     distance < radius if ``strict``, else <= radius. Returns ``(n,)`` int64."""
     n = points.shape[0]
-    if points.device.type == "cpu":
+    if _use_trees(points, method):
         arr = np.ascontiguousarray(points.numpy())
         r = radius.numpy()
         if strict:
