@@ -34,3 +34,12 @@ def codes(n: int, d: int, alphabet: int, device: str = "cpu", seed: int = 2) -> 
     g = torch.Generator().manual_seed(seed)
     dtype = torch.uint8 if alphabet <= 256 else torch.int64
     return torch.randint(0, alphabet, (1, n, d), generator=g).to(dtype).to(device)
+
+
+@lru_cache(maxsize=16)
+def gaussian_pair(n: int, d: int, device: str = "cpu", rho: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """A sparse-pairs Gaussian sample (d + d dims) as float64 tensors on ``device``."""
+    import mibench
+
+    x, y = mibench.get_task("gaussian", dim_x=d, dim_y=d, rho=rho).sample(n, seed=0)
+    return torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)

@@ -114,7 +114,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     print(f"{result['cells_total']} cells ({result['cells_run']} run now, {result['cells_skipped']} already stored, "
-          f"{result['errors']} errors) in {result['seconds']:.1f} s")
+          f"{result['failed']} failed) in {result['seconds']:.1f} s")
     print("Frontiers (where reliability ends):")
     for fit in result["fits"].to_dict("records"):
         if fit["points"]:

@@ -54,6 +54,7 @@ def _slug(text: str) -> str:
 
 def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str, Any]) -> dict[str, Any]:
     """Tidy CSVs, figures and summary.md from the cells of one suite."""
+    stats = {**stats, "failed": int((~cells["ok"]).sum()) if not cells.empty else 0}
     regimes = classify(cells, suite.tolerances)
     points, fits = frontiers(regimes)
     cells.to_csv(out / "cells.csv", index=False)
@@ -67,7 +68,7 @@ def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str,
         figures.append(bias_curves(regimes, family, label, suite.tolerances["abs_tol"], out / f"bias_{_slug(family)}.png"))
     summary = out / "summary.md"
     summary.write_text(render_summary(suite, regimes, fits, stats, figures))
-    return {"regimes": regimes, "fits": fits, "figures": figures, "summary": summary}
+    return {"regimes": regimes, "fits": fits, "figures": figures, "summary": summary, "failed": stats["failed"]}
 
 
 def render_summary(suite: Suite, regimes: pd.DataFrame, fits: pd.DataFrame, stats: dict[str, Any], figures: list[Path]) -> str:
@@ -77,8 +78,8 @@ def render_summary(suite: Suite, regimes: pd.DataFrame, fits: pd.DataFrame, stat
         "",
         suite.description,
         "",
-        f"{stats['cells_total']} cells ({stats['cells_run']} run now, {stats['cells_skipped']} already stored, "
-        f"{stats['errors']} errors) in {stats['seconds']:.0f} s. Grid: N = {', '.join(map(str, suite.n))}; "
+        f"{stats['cells_total']} cells ({stats['cells_run']} run now in {stats['seconds']:.0f} s, {stats['cells_skipped']} "
+        f"already stored; {stats['failed']} failed, see the error column of cells.csv). Grid: N = {', '.join(map(str, suite.n))}; "
         f"D = {', '.join(map(str, suite.d))}; bins = {', '.join(map(str, suite.bins))}; {len(suite.seeds)} seeds.",
         "",
         f"A group of seeds is **reliable** when |mean bias| <= {tol['abs_tol']} bit (or {tol['rel_tol']:.0%} of the truth) "

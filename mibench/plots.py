@@ -15,7 +15,7 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from mibench.regimes import REGIMES  # noqa: E402
 
-COLOURS = {"reliable": "#3b9a57", "biased": "#f2a93b", "saturated": "#8e3b8f", "unstable": "#9aa5b1", "undefined": "#f4f4f4"}
+COLOURS = {"reliable": "#3b9a57", "biased": "#f2a93b", "saturated": "#8e3b8f", "unstable": "#9aa5b1", "undefined": "#e6a3a3"}  # not computed (estimator caps) stays white
 
 
 def _panels(count: int) -> tuple[plt.Figure, list[plt.Axes]]:
@@ -52,7 +52,7 @@ def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path)
         truth = panel.groupby("d")["truth"].mean()
         # Where truth = log2 N, in grid coordinates: interpolate log2 N onto the N axis.
         logn = np.log2(ns)
-        xs = [np.interp(truth[d], logn, range(len(ns)), left=np.nan, right=np.nan) for d in ds]
+        xs = [np.interp(truth[d], logn, range(len(ns)), left=np.nan, right=np.nan) if d in truth else np.nan for d in ds]
         ax.plot(xs, range(len(ds)), color="black", lw=1.5, ls="--")
         ax.set_title(spec, fontsize=8)
         ax.set_xlabel("N (samples)")

@@ -11,6 +11,7 @@ and the key.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 import sys
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ else:  # pragma: no cover
 TOP_KEYS = ("name", "description", "seeds", "n", "d", "bins", "binning_rule", "device", "tolerances", "estimators", "tasks")
 TOLERANCES = {"abs_tol": 0.1, "rel_tol": 0.05, "std_tol": 0.05, "delta": 0.1}
 TASK_KEYS = ("name", "label", "d_means", "params", "binning")
+ESTIMATOR_KEYS = ("spec", "max_n", "max_d")  # the limits keep O(n^2)/O(n^3) estimators affordable
 BUILTIN = ("quick", "default", "full")
 
 
@@ -80,6 +82,7 @@ class Suite:
     tolerances: dict[str, float]
     estimators: list[Estimator]
     tasks: list[TaskEntry]
+    limits: list[tuple[float, float]] = field(default_factory=list)  # (max_n, max_d) per estimator
     groups: list[Group] = field(default_factory=list)
 
     def d_label(self, family: str) -> str:
@@ -181,14 +184,20 @@ def load_suite(name_or_path: str = "default") -> Suite:
             raise fail(f"tolerances.{key}", f"must be a number >= 0; got {value!r}")
 
     estimators = []
+    limits: list[tuple[float, float]] = []
     for i, entry in enumerate(raw.get("estimators", [])):
         key = f"estimators[{i}]"
-        if not isinstance(entry, dict) or set(entry) != {"spec"}:
-            raise fail(key, 'each estimator is a table with one key, spec = "..."')
+        if not isinstance(entry, dict) or "spec" not in entry or sorted(set(entry) - set(ESTIMATOR_KEYS)):
+            raise fail(key, f'each estimator is a table with spec = "..." and optionally {", ".join(ESTIMATOR_KEYS[1:])}')
         try:
             estimators.append(parse_spec(entry["spec"]))
         except (ValueError, TypeError) as exc:
             raise fail(f"{key}.spec", str(exc)) from None
+        for limit in ESTIMATOR_KEYS[1:]:
+            value = entry.get(limit, math.inf)
+            if value != math.inf and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise fail(f"{key}.{limit}", f"must be a positive integer; got {value!r}")
+        limits.append((entry.get("max_n", math.inf), entry.get("max_d", math.inf)))
     if not estimators:
         raise fail("estimators", "empty; name at least one [[estimators]] spec")
 
@@ -226,13 +235,20 @@ def load_suite(name_or_path: str = "default") -> Suite:
         tolerances=tolerances,
         estimators=estimators,
         tasks=tasks,
+        limits=limits,
     )
     suite.groups = _expand(suite, fail)
     return suite
 
 
-def _estimator_for(est: Estimator, entry: TaskEntry, continuous: bool, rule: str, b: int) -> Estimator | None:
-    """The configured estimator for this task, or None when it does not apply."""
+def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, rule: str, b: int) -> Estimator | None:
+    """The configured estimator for this task, or None when it does not apply.
+
+    Discrete estimators see continuous tasks through their binned form; tasks whose
+    truth is about binned values (quantized_gaussian) are scored for binning
+    estimators only; label-only estimators need a task with labels as Y.
+    """
+    continuous = task_cls.continuous
     if isinstance(est, Binned):
         if not continuous:
             return None
@@ -244,30 +260,32 @@ def _estimator_for(est: Estimator, entry: TaskEntry, continuous: bool, rule: str
         if binning["rule"] in ("uniform", "fixed", "quantile"):
             binning["bins"] = b
         return Binned(discrete=est, **binning)
-    return est if continuous else None
+    if not continuous or task_cls.binned_truth or (est.needs_label_y and not task_cls.label_y):
+        return None
+    return est
 
 
 def _expand(suite: Suite, fail: Any) -> list[Group]:
     groups = []
     for i, entry in enumerate(suite.tasks):
         cls = TASKS[entry.name]
-        for est in suite.estimators:
-            binned_here = cls.continuous and (isinstance(est, (Binned, DiscreteEstimator)) or _uses_bins(entry.params))
+        for est, (max_n, max_d) in zip(suite.estimators, suite.limits or [(math.inf, math.inf)] * len(suite.estimators)):
+            binned_here = cls.continuous and isinstance(est, (Binned, DiscreteEstimator))
             for b in suite.bins if binned_here else (0,):
-                configured = _estimator_for(est, entry, cls.continuous, suite.binning_rule, b)
+                configured = _estimator_for(est, entry, cls, suite.binning_rule, b)
                 if configured is None:
                     continue
                 try:
                     configured.check_params(2)
                 except ValueError as exc:
                     raise fail(f"tasks[{i}].binning", str(exc)) from None
-                for d in suite.d:
+                for d in (d for d in suite.d if d <= max_d):
                     try:
                         params = {k: resolve(v, d, b) for k, v in entry.params.items()}
                         task = get_task(entry.name, **params)
                     except (ValueError, TypeError) as exc:
                         raise fail(f"tasks[{i}].params", f"at D={d}, B={b}: {exc}") from None
-                    for n in suite.n:
+                    for n in (n for n in suite.n if n <= max_n):
                         groups.append(
                             Group(configured.spec, entry.label, entry.name, tuple(sorted(params.items())), task.id, n, d, b, suite.seeds)
                         )

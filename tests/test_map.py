@@ -61,6 +61,22 @@ def test_tiny_suite_expands_to_batched_groups(tiny):
     assert all(g.bins == 0 for g in tiny.groups if g.family == "codebook")
 
 
+def test_estimator_limits_cap_the_grid(tmp_path):
+    text = TINY.replace('spec = "plugin"', 'spec = "plugin"\nmax_n = 64\nmax_d = 2')
+    suite = load_suite(write_suite(tmp_path, text))
+    plugin = [g for g in suite.groups if g.estimator == "plugin"]
+    assert {(g.n, g.d) for g in plugin} == {(64, 2)}
+
+
+def test_continuous_estimators_score_only_the_families_they_target(tmp_path):
+    text = TINY + '\n[[estimators]]\nspec = "gcmi"\n\n[[tasks]]\nname = "gaussian"\nparams = { dim_x = "=D", dim_y = "=D" }\n'
+    text += '\n[[estimators]]\nspec = "kolchinsky_tracey"\n'
+    suite = load_suite(write_suite(tmp_path, text))
+    gcmi = {g.family for g in suite.groups if g.estimator == "gcmi"}
+    assert gcmi == {"gaussian"}  # not the codebook (discrete) nor quantized_gaussian (binned truth)
+    assert not [g for g in suite.groups if g.estimator.startswith("kolchinsky_tracey")]
+
+
 def test_grid_expressions():
     assert resolve("=2**D", 5, 0) == 32 and resolve("=min(D, B) * 2", 5, 3) == 6
     assert resolve([1, 2], 0, 0) == (1, 2) and resolve("codebook", 1, 1) == "codebook"
@@ -79,6 +95,8 @@ BAD_SUITES = [
     (TINY + "\n[tolerances]\nslack = 1\n", "tolerances.slack: unknown key"),
     (TINY.replace('label = "codebook"\n', 'label = "quantized_gaussian"\n'), "labels must be distinct"),
     (TINY.replace('d_means = "log2 K"', 'd_means = "log2 K"\nweight = 2'), "tasks[0].weight: unknown key"),
+    (TINY.replace('spec = "plugin"', 'spec = "plugin"\nmax_n = 0'), "estimators[0].max_n: must be a positive integer"),
+    (TINY.replace('spec = "plugin"', 'spec = "plugin"\ncolour = 1'), "estimators[0]: each estimator is a table with spec"),
 ]
 
 
@@ -105,7 +123,10 @@ def test_builtin_suites_load_and_default_covers_the_registry():
     assert min(default.d) == 1 and max(default.d) >= 32
     assert len(default.bins) >= 2 and len(default.seeds) >= 10
     names = {e.name for e in default.estimators}
-    assert names == set(REGISTRY) - {"binned"}  # binned forms are made for the continuous tasks
+    # binned forms are made for the continuous tasks; kolchinsky_tracey needs label Y
+    # with continuous X, which no family offers.
+    assert names == set(REGISTRY) - {"binned", "kolchinsky_tracey"}
+    assert {g.estimator.split("(")[0] for g in default.groups} >= names
     assert {t.name for t in default.tasks} == set(TASKS)
     assert any(g.estimator.startswith("binned(") for g in default.groups)
 
@@ -223,7 +244,7 @@ def test_map_writes_every_output(tiny, tmp_path):
                  "map_codebook.png", "bias_codebook.png", "map_quantized_gaussian.png"):
         assert (out / name).stat().st_size > 0, name
     summary = (out / "summary.md").read_text()
-    assert "## codebook" in summary and "map_codebook.png" in summary and "48 cells" in summary
+    assert "## codebook" in summary and "map_codebook.png" in summary and "48 cells (48 run now" in summary
     regimes = pd.read_csv(out / "regimes.csv")
     assert set(regimes["regime"]) <= {"reliable", "biased", "saturated", "unstable", "undefined"}
     assert len(regimes) == len(tiny.groups) == len(result["regimes"])

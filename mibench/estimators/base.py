@@ -56,6 +56,8 @@ class Estimator:
     reference: ClassVar[str] = ""
     #: True when :meth:`ceiling` is a proven upper bound of every estimate.
     ceiling_is_bound: ClassVar[bool] = False
+    #: True when the second variable of I(X;Y) must be integer class labels.
+    needs_label_y: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.params))

@@ -76,6 +76,7 @@ class KolchinskyTracey(ContinuousEstimator):
     summary = "KL (upper) / Bhattacharyya (lower) pairwise bounds for T plus Gaussian noise (Saxe et al.)"
     reference = "Kolchinsky & Tracey (2017) Entropy 19:361; Saxe et al. (2019) J. Stat. Mech. 124020"
     ceiling_is_bound = True
+    needs_label_y = True
     rejects_constant_columns = False  # the added noise makes every column non-degenerate
 
     def check_params(self, n_variables: int) -> None:

@@ -54,6 +54,10 @@ class Task:
     summary: ClassVar[str] = ""
     #: True when samples are real-valued (discrete estimators then need binning).
     continuous: ClassVar[bool] = False
+    #: True when Y is a class label even though X is continuous.
+    label_y: ClassVar[bool] = False
+    #: True when the truth is about binned values, so only binning estimators target it.
+    binned_truth: ClassVar[bool] = False
     #: How the truth is known: "closed form", "exact enumeration", "quadrature", ...
     truth_method: str = "closed form"
     #: Bound on the truth's numerical error, in bits.

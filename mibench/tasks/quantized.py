@@ -75,6 +75,7 @@ def discretized_truths(rho: float, bins: int, value_range: tuple[float, float], 
 class QuantizedGaussian(Task):
     name = "quantized_gaussian"
     continuous = True
+    binned_truth = True
     params = {"rho": 0.9, "bins": 30, "range": (-1.0, 1.0), "activation": "tanh", "dim": 1}
     summary = "correlated Gaussian (or tanh unit) with the exact MI of its binned values"
     truth_method = "quadrature"
