@@ -95,3 +95,12 @@ def test_support_sizes_must_match_the_variables():
         mibench.mutual_information([0, 1, 1], [1, 0, 1], "nsb", K=(2, 2, 2))
     with pytest.raises(ValueError, match="positive integer"):
         mibench.entropy([0, 1, 1], "james_stein", K=0)
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_estimator_satisfies_the_protocol(name):
+    from mibench import interface
+
+    e = make_estimator(name)
+    assert isinstance(e, interface.Estimator)
+    assert e.summary and e.reference  # documented with its paper
