@@ -27,6 +27,11 @@ def check_int(name: str, value: Any, lo: int, owner: str) -> None:
         raise ValueError(f"{owner}: {name} must be an integer >= {lo}, got {value!r}")
 
 
+def check_bool(name: str, value: Any, owner: str) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
+
+
 def check_positive(name: str, value: Any, owner: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"{owner}: {name} must be a number > 0, got {value!r}")

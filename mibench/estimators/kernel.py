@@ -23,7 +23,7 @@ import torch
 
 from mibench._validate import Prepared
 from mibench.estimators.base import LN2, MUTUAL_INFORMATION, Terms
-from mibench.estimators.continuous import ContinuousEstimator, check_positive
+from mibench.estimators.continuous import ContinuousEstimator, check_bool, check_positive
 
 _CHUNK_ELEMENTS = 1 << 23
 
@@ -53,8 +53,7 @@ class KDE(ContinuousEstimator):
     reference = "Scott (1992) Multivariate Density Estimation; GIB paper's KDE check"
 
     def check_params(self, n_variables: int) -> None:
-        if not isinstance(self._params["leave_one_out"], bool):
-            raise ValueError(f"kde: leave_one_out must be True or False, got {self._params['leave_one_out']!r}")
+        check_bool("leave_one_out", self._params["leave_one_out"], self.name)
 
     def ceiling(self, n: int) -> float:
         return math.inf

@@ -47,6 +47,12 @@ def _scores(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
     return net(pairs.reshape(b * b, -1)).reshape(b, b)
 
 
+def _mismatched(scores: torch.Tensor) -> torch.Tensor:
+    """Scores of the B(B-1) pairs (x_i, y_j), i != j: samples of p(x)p(y)."""
+    b = scores.shape[0]
+    return scores[~torch.eye(b, dtype=torch.bool, device=scores.device)]
+
+
 class _VariationalBound(ContinuousEstimator):
     params = {"steps": 300, "batch_size": 128, "lr": 1e-3, "hidden": 64, "seed": 0}
     rejects_constant_columns = False
@@ -115,9 +121,7 @@ class NWJ(_VariationalBound):
     reference = "Nguyen, Wainwright & Jordan (2010) IEEE Trans. Inf. Theory 56:5847"
 
     def bound(self, scores: torch.Tensor) -> torch.Tensor:
-        b = scores.shape[0]
-        off = ~torch.eye(b, dtype=torch.bool, device=scores.device)
-        return scores.diagonal().mean() - torch.exp(scores[off] - 1).mean()
+        return scores.diagonal().mean() - torch.exp(_mismatched(scores) - 1).mean()
 
 
 class MINE(_VariationalBound):
@@ -126,14 +130,11 @@ class MINE(_VariationalBound):
     reference = "Belghazi et al. (2018) ICML; Donsker & Varadhan (1983)"
 
     def bound(self, scores: torch.Tensor) -> torch.Tensor:
-        b = scores.shape[0]
-        off = ~torch.eye(b, dtype=torch.bool, device=scores.device)
-        return scores.diagonal().mean() - (torch.logsumexp(scores[off], dim=0) - math.log(off.sum()))
+        product = _mismatched(scores)
+        return scores.diagonal().mean() - (torch.logsumexp(product, dim=0) - math.log(product.numel()))
 
     def _loss(self, scores: torch.Tensor, state: dict) -> torch.Tensor:
-        b = scores.shape[0]
-        off = ~torch.eye(b, dtype=torch.bool, device=scores.device)
-        marginal = torch.exp(scores[off]).mean()
+        marginal = torch.exp(_mismatched(scores)).mean()
         state["ema"] = marginal.detach() if "ema" not in state else (1 - _EMA) * state["ema"] + _EMA * marginal.detach()
         # grad of log E[e^f] is E[grad e^f] / E[e^f]: divide by the moving average instead
         return -(scores.diagonal().mean() - marginal / state["ema"])

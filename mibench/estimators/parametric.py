@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy import special
 
-from mibench.estimators.continuous import ContinuousEstimator
+from mibench.estimators.continuous import ContinuousEstimator, check_bool
 
 _CONDITION_LIMIT = 1e12
 
@@ -61,8 +61,7 @@ class ParametricGaussian(ContinuousEstimator):
     reference = "Cover & Thomas (2006) ch. 8; bias correction: Ince et al. (2017) Hum. Brain Mapp. 38:1541"
 
     def check_params(self, n_variables: int) -> None:
-        if not isinstance(self._params["bias_correct"], bool):
-            raise ValueError(f"{self.name}: bias_correct must be True or False, got {self._params['bias_correct']!r}")
+        check_bool("bias_correct", self._params["bias_correct"], self.name)
 
     def ceiling(self, n: int) -> float:
         return math.inf
