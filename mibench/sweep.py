@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import signal
 import time
 import warnings
 from collections import Counter, deque
@@ -152,7 +153,7 @@ def _run_processes(todo: list[Group], device: str, jobs: int, record: Callable, 
             while source or in_flight:
                 while source and len(in_flight) < width:
                     group = source.popleft()
-                    in_flight[pool.submit(work, group, device)] = group
+                    in_flight[_submit_ignoring_interrupts(pool, work, group, device)] = group
                 done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
                 for future in done:
                     rows = future.result()  # BrokenProcessPool if a worker died
@@ -172,6 +173,16 @@ def _run_processes(todo: list[Group], device: str, jobs: int, record: Callable, 
                         suspects.appendleft(group)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _submit_ignoring_interrupts(pool: cf.ProcessPoolExecutor, work: Callable, group: Group, device: str) -> cf.Future:
+    """Submit with SIGINT ignored, so workers spawned now inherit "ignore": Ctrl-C
+    then stops this process alone, which keeps every finished group."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return pool.submit(work, group, device)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _dead_worker_rows(group: Group, device: str) -> list[dict[str, Any]]:
