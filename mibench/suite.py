@@ -116,10 +116,6 @@ def resolve(value: Any, d: int, b: int) -> Any:
     return value
 
 
-def _uses_bins(params: dict[str, Any]) -> bool:
-    return any(isinstance(v, str) and v.startswith("=") and "B" in v for v in params.values())
-
-
 # -- loading ----------------------------------------------------------------------------
 def suite_path(name_or_path: str) -> Path:
     """A built-in suite name (quick, default, full) or a path to a TOML file."""
@@ -269,7 +265,7 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
     groups = []
     for i, entry in enumerate(suite.tasks):
         cls = TASKS[entry.name]
-        for est, (max_n, max_d) in zip(suite.estimators, suite.limits or [(math.inf, math.inf)] * len(suite.estimators)):
+        for est, (max_n, max_d) in zip(suite.estimators, suite.limits):
             binned_here = cls.continuous and isinstance(est, (Binned, DiscreteEstimator))
             for b in suite.bins if binned_here else (0,):
                 configured = _estimator_for(est, entry, cls, suite.binning_rule, b)
