@@ -152,8 +152,10 @@ def _run_processes(todo: list[Group], device: str, jobs: int, record: Callable, 
         try:
             while source or in_flight:
                 while source and len(in_flight) < width:
-                    group = source.popleft()
-                    in_flight[_submit_ignoring_interrupts(pool, work, group, device)] = group
+                    # submit raises BrokenProcessPool once a worker has died: the group
+                    # leaves its queue only after it is really in flight, or it is lost
+                    future = _submit_ignoring_interrupts(pool, work, source[0], device)
+                    in_flight[future] = source.popleft()
                 done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
                 for future in done:
                     rows = future.result()  # BrokenProcessPool if a worker died

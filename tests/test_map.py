@@ -297,3 +297,28 @@ def test_a_group_that_always_kills_its_worker_becomes_error_rows(tmp_path):
     dead = cells[~cells["ok"]]
     assert len(dead) > 0 and set(zip(dead["n"], dead["d"])) == {(512, 9)}
     assert dead["error"].str.contains("worker process died").all()
+
+
+def test_a_pool_that_breaks_while_submitting_loses_no_group(tmp_path, monkeypatch):
+    # A worker can die between two submissions; submit then raises, and the group
+    # being submitted must stay queued rather than vanish.
+    import concurrent.futures as cf
+
+    import mibench.sweep as sweep
+
+    real_submit = sweep._submit_ignoring_interrupts
+    calls = []
+
+    def submit_breaking_once(pool, work, group, device):
+        calls.append(group)
+        if len(calls) == 2:
+            raise cf.process.BrokenProcessPool("a worker died")
+        return real_submit(pool, work, group, device)
+
+    monkeypatch.setattr(sweep, "_submit_ignoring_interrupts", submit_breaking_once)
+    tiny = load_suite(write_suite(tmp_path, SMALL))
+    store = Store(tmp_path / "broken")
+    _process_run(tiny, store, sweep.run_group)
+    cells = store.cells()
+    assert len(calls) > len(tiny.groups)  # the refused group was submitted again
+    assert len(cells) == cell_count(tiny.groups) and cells["ok"].all()
