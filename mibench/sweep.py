@@ -157,9 +157,12 @@ def _run_processes(todo: list[Group], device: str, jobs: int, record: Callable, 
                     future = _submit_ignoring_interrupts(pool, work, source[0], device)
                     in_flight[future] = source.popleft()
                 done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
-                for future in done:
-                    rows = future.result()  # BrokenProcessPool if a worker died
-                    record(in_flight.pop(future), rows)
+                # record every group that did finish before acting on a dead worker
+                died = [f for f in done if isinstance(f.exception(), cf.process.BrokenProcessPool)]
+                for future in done.difference(died):
+                    record(in_flight.pop(future), future.result())
+                if died:
+                    raise died[0].exception()
                 if alone:
                     break  # each suspect gets a fresh pool
         except cf.process.BrokenProcessPool:
