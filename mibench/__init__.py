@@ -4,14 +4,13 @@ All values are in bits. See ``mibench.list_estimators()`` for the estimators.
 """
 from mibench.api import conditional_entropy, conditional_mutual_information, entropy, mutual_information
 from mibench.estimators.base import Estimator
-from mibench.interface import AssumptionWarning, UndefinedEstimateWarning
+from mibench.interface import UndefinedEstimateWarning
 from mibench.registry import list_estimators, make_estimator, parse_spec
 from mibench.tasks import get_task, list_tasks
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AssumptionWarning",
     "Estimator",
     "UndefinedEstimateWarning",
     "conditional_entropy",

@@ -14,11 +14,6 @@ class UndefinedEstimateWarning(RuntimeWarning):
     (e.g. NSB without coincidences). The message says why."""
 
 
-class AssumptionWarning(RuntimeWarning):
-    """An estimate was returned, but the data break an assumption of the estimator
-    (e.g. asymptotic NSB with many coincidences), so expect extra bias."""
-
-
 @runtime_checkable
 class Estimator(Protocol):
     """An entropy / mutual-information estimator (values in bits).

@@ -136,25 +136,42 @@ def test_nsb_matches_quadrature_reference(sample, k):
     assert mibench.entropy(x, "nsb", K=k) == pytest.approx(ref_nsb(counts_of(x), k), abs=1e-6)
 
 
-def test_asymptotic_nsb_is_the_large_k_limit_of_full_nsb():
-    # Nemenman (2011): with few coincidences the K -> infinity form approximates NSB.
+def test_nsb_without_k_is_the_asymptotic_form_when_undersampled():
+    # Nemenman (2011) eq. 29, written out here. With few coincidences the data hardly
+    # bound K: the scan must end at (or just below) this K -> infinity limit, which
+    # full NSB at a huge K approaches.
     rng = np.random.default_rng(5)
     x = rng.integers(0, 10**9, 400)
     x[:4] = x[4:8]  # four coincidences
-    full = mibench.entropy(x, "nsb", K=10**12)
-    asymptotic = mibench.entropy(x, "nsb")
-    assert asymptotic == pytest.approx(full, abs=0.05)
+    n, coincidences = 400, 4
+    closed_form = (0.5772156649015329 - math.log(2) + 2 * math.log(n) - special.digamma(coincidences)) / LN2
+    chosen = mibench.entropy(x, "nsb")
+    assert closed_form - 0.05 < chosen <= closed_form + 1e-12
+    assert mibench.entropy(x, "nsb", K=10**12) == pytest.approx(closed_form, abs=0.05)
+
+
+@pytest.mark.parametrize("k, n", [(3, 200), (1024, 4096), (1024, 65536)])
+def test_nsb_without_k_matches_nsb_told_k_when_well_sampled(k, n):
+    # Once every symbol is seen often, the support chosen from the data must give the
+    # estimate that knowing K gives, and both must sit near log2 K.
+    x = np.random.default_rng(k + n).integers(0, k, n)
+    told = mibench.entropy(x, "nsb", K=k)
+    assert mibench.entropy(x, "nsb") == pytest.approx(told, abs=0.1)
+    assert told == pytest.approx(math.log2(k), abs=0.1)
+
+
+def test_nsb_without_k_is_nearly_unbiased_where_plugin_is_not():
+    # A 10-bit uniform source at N = 4096: plug-in's exact expected bias is
+    # -0.17 bits; NSB without K must do better over seeds.
+    estimates = [mibench.entropy(np.random.default_rng(s).integers(0, 1024, 4096), "nsb") for s in range(8)]
+    plugin = [mibench.entropy(np.random.default_rng(s).integers(0, 1024, 4096), "plugin") for s in range(8)]
+    assert abs(np.mean(estimates) - 10) < 0.5 * abs(np.mean(plugin) - 10)
 
 
 def test_nsb_without_coincidences_is_nan_with_a_reason():
     with pytest.warns(mibench.UndefinedEstimateWarning, match="no coincidences"):
         value = mibench.entropy(np.arange(20), "nsb")
     assert math.isnan(value)
-
-
-def test_asymptotic_nsb_warns_when_well_sampled():
-    with pytest.warns(mibench.AssumptionWarning, match="Pass the support size K"):
-        mibench.entropy(np.arange(200) % 3, "nsb")
 
 
 def test_support_smaller_than_observed_is_an_error():

@@ -6,10 +6,15 @@ flat: p(beta) proportional to d xi / d beta, xi(beta) = psi(K beta + 1) - psi(be
 (Nemenman, Shafee & Bialek 2002). The one-dimensional integral over beta is done on
 a grid in log beta around the posterior mode.
 
-Without K it is the K -> infinity limit (Nemenman 2011, Entropy 13:2013):
-H = (gamma - ln 2) + 2 ln N - psi(Delta) nats, with Delta = N - K1 the number of
-coincidences. That limit needs coincidences (Delta >= 1, NaN with a warning
-otherwise) and is meant for the undersampled regime, Delta small against N.
+Without K the support is chosen from the data, as ndd does (Marsili's package):
+K grows by factors of 10 from the number of distinct symbols K1 while the NSB
+estimate keeps rising by more than 1e-3 nats per e-fold of K; once it settles, the
+estimate at the geometric midpoint of the last step is returned. With few
+coincidences the data hardly bound K and the estimate settles just below the
+K -> infinity limit (Nemenman 2011, Entropy 13:2013),
+H = (gamma - ln 2) + 2 ln N - psi(Delta) nats with Delta = N - K1 coincidences;
+that limit is returned if the scan ever reaches it. Without coincidences
+(Delta = 0) nothing bounds K and the result is NaN with a warning.
 """
 from __future__ import annotations
 
@@ -23,12 +28,13 @@ from scipy import integrate, special
 from mibench.core.counting import Counts
 from mibench.estimators.base import LN2
 from mibench.estimators.discrete import DiscreteEstimator
-from mibench.interface import AssumptionWarning, UndefinedEstimateWarning
+from mibench.interface import UndefinedEstimateWarning
 
 _EULER_GAMMA = 0.5772156649015329
 _COARSE = np.linspace(-46.0, 23.0, 700)  # log beta from about 1e-20 to 1e10
 _FINE_POINTS = 4001
-_UNDERSAMPLED = 0.1  # warn when coincidences exceed this fraction of N (K unknown)
+_SETTLED = 1e-3  # nats per e-fold of K: below this, more support no longer moves the estimate
+_MAX_DECADES = 40
 
 
 def _log_posterior(log_beta: np.ndarray, values: np.ndarray, mult: np.ndarray, n: int, k: float) -> np.ndarray:
@@ -70,25 +76,46 @@ def nsb_entropy_nats(counts: np.ndarray, k: float) -> float:
     return float(integrate.trapezoid(w * h, grid) / integrate.trapezoid(w, grid))
 
 
+def asymptotic_nsb_nats(n: int, coincidences: int) -> float:
+    """The K -> infinity limit of NSB (nats), Nemenman (2011) eq. 29."""
+    return _EULER_GAMMA - math.log(2) + 2 * math.log(n) - float(special.digamma(coincidences))
+
+
+def nsb_unknown_support_nats(counts: np.ndarray) -> float:
+    """NSB (nats) with the support size chosen from the data; see the module notes."""
+    n, k = int(counts.sum()), float(len(counts))
+    limit = asymptotic_nsb_nats(n, n - len(counts))
+    previous = nsb_entropy_nats(counts, k)
+    for _ in range(_MAX_DECADES):
+        k *= 10.0
+        h = nsb_entropy_nats(counts, k)
+        if h >= limit:
+            return limit
+        if (h - previous) / math.log(10.0) < _SETTLED:
+            return nsb_entropy_nats(counts, k / math.sqrt(10.0))
+        previous = h
+    return limit
+
+
 class NSB(DiscreteEstimator):
     """Nemenman-Shafee-Bialek entropy (bits). ``K``: support size (an int for every
-    variable, or one per variable); ``None`` uses the K -> infinity asymptotic form,
-    which needs coincidences."""
+    variable, or one per variable); ``None`` chooses it from the data, falling back on
+    the K -> infinity asymptotic form when undersampled. Without K it needs coincidences."""
 
     name = "nsb"
     params = {"K": None}
-    summary = "Bayesian, prior flat in entropy; K unknown -> asymptotic form"
+    summary = "Bayesian, prior flat in entropy; K unknown -> chosen from the data, or the asymptotic form"
     reference = "Nemenman, Shafee & Bialek (2002) NIPS 14; Nemenman (2011) Entropy 13:2013"
     takes_support = True
     ceiling_is_bound = True
 
     def ceiling(self, n: int) -> float:
         """log2 K with a support size (the posterior mean never exceeds it); without K
-        the largest asymptotic value, reached with one coincidence."""
+        the asymptotic value with one coincidence, which the support scan stops below."""
         support = self._supports(1)[0]
         if support is not None:
             return math.log2(support)
-        return (_EULER_GAMMA - math.log(2) + 2 * math.log(n) - special.digamma(1)) / LN2
+        return asymptotic_nsb_nats(n, 1) / LN2
 
     def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
         out = []
@@ -113,12 +140,5 @@ class NSB(DiscreteEstimator):
                 )
                 out.append(math.nan)
             else:
-                if delta > _UNDERSAMPLED * n:
-                    warnings.warn(
-                        f"nsb without K assumes few coincidences, but {delta} of {n} samples are repeats; "
-                        "the asymptotic form is biased here. Pass the support size K",
-                        AssumptionWarning,
-                        stacklevel=2,
-                    )
-                out.append((_EULER_GAMMA - math.log(2) + 2 * math.log(n) - special.digamma(delta)) / LN2)
+                out.append(nsb_unknown_support_nats(c) / LN2)
         return torch.tensor(out, dtype=torch.float64, device=counts.values.device)
