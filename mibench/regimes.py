@@ -9,10 +9,14 @@ Per (estimator, family, task, N, D, bins), over seeds, with bias = mean - truth:
 - ``biased``: otherwise;
 - ``undefined``: some seed gave NaN or an error (e.g. NSB without coincidences).
 
-Frontier: for each estimator x family x bins and each N, the largest truth H such
-that every group with truth <= H is reliable, the margin log2 N - H, and the largest
-D reliably estimated; then a least-squares line H_max = a + b log2 N over the N where
-the frontier lies inside the grid, and the median margin.
+Frontier: for each estimator x family x bins and each N, the largest value of the
+family's difficulty axis such that every group at or below it is reliable, and the
+largest D reliably estimated. The axis is the joint entropy H(X,Y) where the task
+states one (discrete and quantized families: the entropy of the codes a count-based
+estimator must resolve, so the margin log2 N - H(X,Y) at the boundary says how far
+below its log2 N ceiling it stays reliable), else the truth I(X;Y). Then a
+least-squares line max = a + b log2 N over the N where the frontier lies inside the
+grid, and the median margin.
 """
 from __future__ import annotations
 
@@ -42,11 +46,12 @@ def classify(cells: pd.DataFrame, tolerances: dict[str, float] | None = None) ->
     """One row per group: mean, std, bias, ceiling and regime."""
     tol = {**TOLERANCES, **(tolerances or {})}
     if cells.empty:
-        return pd.DataFrame(columns=GROUP_KEYS + ["truth", "mean", "std", "bias", "seeds", "failed", "ceiling", "regime"])
+        return pd.DataFrame(columns=GROUP_KEYS + ["truth", "joint_entropy", "mean", "std", "bias", "seeds", "failed", "ceiling", "regime"])
     frame = cells.assign(bad=~cells["ok"] | cells["estimate"].isna())
     grouped = frame.groupby(GROUP_KEYS, sort=True)
     out = grouped.agg(
         truth=("truth", "first"),
+        joint_entropy=("joint_entropy", "first"),
         mean=("estimate", "mean"),
         std=("estimate", lambda v: float(np.std(v.dropna(), ddof=1)) if v.notna().sum() > 1 else 0.0),
         seeds=("seed", "size"),
@@ -75,21 +80,23 @@ def frontiers(regimes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-N frontier points and the fitted line per estimator x family x bins."""
     points = []
     for (est, fam, bins, n), g in regimes.groupby(["estimator", "family", "bins", "n"], sort=True):
-        h_max, _ = _last_reliable(g, "truth")
+        axis = "H(X,Y)" if g["joint_entropy"].notna().all() else "I(X;Y)"
+        top, _ = _last_reliable(g, "joint_entropy" if axis == "H(X,Y)" else "truth")
         d_max, all_reliable = _last_reliable(g, "d")
-        points.append({"estimator": est, "family": fam, "bins": bins, "n": n, "h_max": h_max,
-                       "margin": math.log2(n) - h_max, "d_max": d_max, "all_reliable": all_reliable})
+        points.append({"estimator": est, "family": fam, "bins": bins, "n": n, "axis": axis, "max": top,
+                       "margin": math.log2(n) - top if axis == "H(X,Y)" else math.nan,
+                       "d_max": d_max, "all_reliable": all_reliable})
     points_df = pd.DataFrame(points)
     fits = []
     if not points_df.empty:
         for (est, fam, bins), g in points_df.groupby(["estimator", "family", "bins"], sort=True):
             # Only N where the frontier sits inside the grid says where reliability ends.
-            inner = g[g["h_max"].notna() & ~g["all_reliable"]]
+            inner = g[g["max"].notna() & ~g["all_reliable"]]
             slope = intercept = math.nan
             if len(inner) >= 2:
-                slope, intercept = np.polyfit(np.log2(inner["n"].astype(float)), inner["h_max"], 1)
+                slope, intercept = np.polyfit(np.log2(inner["n"].astype(float)), inner["max"], 1)
             d_max = ", ".join(f"N={int(n)}: {'-' if math.isnan(d) else int(d)}" for n, d in zip(g["n"], g["d_max"]))
-            fits.append({"estimator": est, "family": fam, "bins": bins, "points": len(inner),
+            fits.append({"estimator": est, "family": fam, "bins": bins, "axis": g["axis"].iloc[0], "points": len(inner),
                          "intercept": float(intercept), "slope": float(slope),
                          "median_margin": float(inner["margin"].median()) if len(inner) else math.nan,
                          "d_max_by_n": d_max})
@@ -97,18 +104,23 @@ def frontiers(regimes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _last_reliable(g: pd.DataFrame, column: str) -> tuple[float, bool]:
-    """Largest value of ``column`` such that every group at or below it is reliable."""
-    g = g.sort_values(column)
-    reliable = (g["regime"] == "reliable").to_numpy()
+    """Largest value of ``column`` such that every group at or below it is reliable
+    (groups that tie on the value must all be reliable)."""
+    per_value = (g["regime"] == "reliable").groupby(g[column].astype(float)).all()  # sorted by value
+    reliable = per_value.to_numpy()
     upto = int(np.argmin(reliable)) if not reliable.all() else len(reliable)
-    return (float(g[column].iloc[upto - 1]) if upto else math.nan), bool(reliable.all())
+    return (float(per_value.index[upto - 1]) if upto else math.nan), bool(reliable.all())
 
 
 def describe_fit(fit: dict) -> str:
     """One line a person can read: where reliability ends."""
     if not fit["points"]:
         return f"no interior frontier on this grid; largest reliable D by N: {fit['d_max_by_n']}"
-    text = f"reliable iff log2 N - H >= {fit['median_margin']:.1f} bits (median over {fit['points']} N)"
+    axis = fit["axis"]
+    if math.isfinite(fit["median_margin"]):
+        text = f"reliable iff log2 N - {axis} >= {fit['median_margin']:.1f} bits (median over {fit['points']} N)"
+    else:
+        text = f"reliability ends inside the grid at {fit['points']} N"
     if math.isfinite(fit["slope"]):
-        text += f"; H_max ~ {fit['intercept']:.2f} + {fit['slope']:.2f} log2 N"
+        text += f"; largest reliable {axis} ~ {fit['intercept']:.2f} + {fit['slope']:.2f} log2 N"
     return text + f"; largest reliable D by N: {fit['d_max_by_n']}"

@@ -13,18 +13,18 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: joint_entropy column
 FILENAME = "results.sqlite"
 COLUMNS = (
     "estimator", "family", "task_id", "task_params", "n", "d", "bins", "seed",
-    "estimate", "truth", "seconds", "device", "ok", "error", "warning", "version",
+    "estimate", "truth", "joint_entropy", "seconds", "device", "ok", "error", "warning", "version",
 )
 _CREATE = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cells (
     estimator TEXT NOT NULL, family TEXT NOT NULL, task_id TEXT NOT NULL, task_params TEXT NOT NULL,
     n INTEGER NOT NULL, d INTEGER NOT NULL, bins INTEGER NOT NULL, seed INTEGER NOT NULL,
-    estimate REAL, truth REAL NOT NULL, seconds REAL NOT NULL, device TEXT NOT NULL,
+    estimate REAL, truth REAL NOT NULL, joint_entropy REAL, seconds REAL NOT NULL, device TEXT NOT NULL,
     ok INTEGER NOT NULL, error TEXT, warning TEXT, version TEXT NOT NULL,
     UNIQUE (estimator, task_id, n, bins, seed)
 );

@@ -88,7 +88,7 @@ def test_plugin_saturates_above_log2_n_and_is_reliable_below(regimes, n):
 @pytest.mark.parametrize("n", NS)
 def test_reliable_region_ends_where_exact_expectation_says(regimes, estimator, n):
     points, _ = frontiers(regimes)
-    measured = points[(points["estimator"] == estimator) & (points["n"] == n)]["h_max"].item()
+    measured = points[(points["estimator"] == estimator) & (points["n"] == n)]["max"].item()
     assert abs(measured - predicted_h_max(estimator, n)) <= 1, (measured, predicted_h_max(estimator, n))
 
 
@@ -96,7 +96,7 @@ def test_reliable_region_ends_where_exact_expectation_says(regimes, estimator, n
 def test_corrections_extend_the_reliable_region_by_the_predicted_amount(regimes, estimator):
     points, _ = frontiers(regimes)
     for n in NS:
-        h = lambda e: points[(points["estimator"] == e) & (points["n"] == n)]["h_max"].item()  # noqa: E731
+        h = lambda e: points[(points["estimator"] == e) & (points["n"] == n)]["max"].item()  # noqa: E731
         measured_gain = h(estimator) - h("plugin")
         predicted_gain = predicted_h_max(estimator, n) - predicted_h_max("plugin", n)
         assert predicted_gain >= 0

@@ -9,7 +9,7 @@ import pytest
 
 from mibench.cli import main
 from mibench.maps import run_map
-from mibench.regimes import classify, frontiers
+from mibench.regimes import classify, describe_fit, frontiers
 from mibench.registry import REGISTRY
 from mibench.store import SCHEMA_VERSION, Store, StoreError
 from mibench.suite import SuiteError, cell_count, load_suite, resolve
@@ -215,10 +215,11 @@ def test_dask_local_cluster_gives_the_same_cells(tiny, tmp_path):
 
 # -- regimes and outputs -------------------------------------------------------------------------
 
-def fake_cells(estimates, truth, n=1024, estimator="plugin", ok=True):
+def fake_cells(estimates, truth, n=1024, estimator="plugin", ok=True, joint_entropy=None, task_id="t", d=1):
     return pd.DataFrame({
-        "estimator": estimator, "family": "f", "task_id": "t", "n": n, "d": 1, "bins": 0,
+        "estimator": estimator, "family": "f", "task_id": task_id, "n": n, "d": d, "bins": 0,
         "seed": range(len(estimates)), "estimate": estimates, "truth": truth, "ok": ok,
+        "joint_entropy": joint_entropy,
     })
 
 
@@ -235,6 +236,25 @@ def fake_cells(estimates, truth, n=1024, estimator="plugin", ok=True):
 )
 def test_regime_rules(estimates, truth, regime):
     assert classify(fake_cells(estimates, truth))["regime"].tolist() == [regime]
+
+
+@pytest.mark.parametrize("joint", [True, False])
+def test_frontier_axis_is_the_joint_entropy_where_the_task_states_one(joint):
+    # Three parity-like tasks: the same 0.5-bit truth, codes of 4, 8 and 12 bits; the
+    # estimate fails only on the widest. Measured against I the frontier would say
+    # nothing; against H(X,Y) it ends at 8 bits, 2 bits below log2 N = 10.
+    cells = pd.concat([
+        fake_cells(estimates, 0.5, joint_entropy=float(h) if joint else None, task_id=f"t{h}", d=h)
+        for h, estimates in [(4, [0.5, 0.51, 0.49]), (8, [0.52, 0.5, 0.51]), (12, [1.5, 1.52, 1.49])]
+    ])
+    points, fits = frontiers(classify(cells))
+    point = points.iloc[0]
+    if joint:
+        assert (point["axis"], point["max"], point["margin"], point["d_max"]) == ("H(X,Y)", 8.0, 2.0, 8.0)
+        assert "log2 N - H(X,Y) >= 2.0" in describe_fit(fits.iloc[0].to_dict())
+    else:
+        assert point["axis"] == "I(X;Y)" and math.isnan(point["max"]) and math.isnan(point["margin"])
+        assert "log2 N -" not in describe_fit(fits.iloc[0].to_dict())
 
 
 def test_map_writes_every_output(tiny, tmp_path):

@@ -122,6 +122,15 @@ class Task:
         """Exact H(Y) in bits, or None where Y is continuous."""
         return None
 
+    @property
+    def joint_entropy(self) -> float | None:
+        """Exact H(X,Y) = H(X) + H(Y) - I(X;Y) in bits where both entropies are finite:
+        the entropy of the codes a count-based estimator must resolve, so what drives
+        its saturation at log2 N."""
+        if self.entropy_x is None or self.entropy_y is None:
+            return None
+        return self.entropy_x + self.entropy_y - self.mutual_information
+
     def truths(self) -> dict[str, float]:
         """Every exact quantity this task knows, in bits (name -> value)."""
         out = {"I(X;Y)": self.mutual_information}
@@ -129,6 +138,8 @@ class Task:
             out["H(X)"] = self.entropy_x
         if self.entropy_y is not None:
             out["H(Y)"] = self.entropy_y
+        if self.joint_entropy is not None:
+            out["H(X,Y)"] = self.joint_entropy
         return out
 
     def sample(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
