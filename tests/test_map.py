@@ -1,7 +1,13 @@
 """Suites, the sweep, the store and the map outputs."""
 import math
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import textwrap
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -342,3 +348,37 @@ def test_a_pool_that_breaks_while_submitting_loses_no_group(tmp_path, monkeypatc
     cells = store.cells()
     assert len(calls) > len(tiny.groups)  # the refused group was submitted again
     assert len(cells) == cell_count(tiny.groups) and cells["ok"].all()
+
+
+def test_ctrl_c_keeps_every_finished_group_and_the_rerun_completes(tmp_path):
+    # Ctrl-C reaches the whole process group; workers ignore it (no tracebacks), the
+    # sweep stops, and what was stored stays stored: whole groups only.
+    path = write_suite(tmp_path, TINY)
+    out = tmp_path / "interrupted"
+    here = Path(__file__).parent
+    proc = subprocess.Popen(
+        [sys.executable, "-c", f"import worker_faults; worker_faults.sweep_until_interrupted({path!r}, {str(out)!r})"],
+        cwd=here, env={**os.environ, "PYTHONPATH": str(here)}, start_new_session=True, stderr=subprocess.PIPE, text=True,
+    )
+    stored = 0
+    deadline = time.monotonic() + 120
+    while stored == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        if (out / "results.sqlite").exists():
+            try:
+                with sqlite3.connect(out / "results.sqlite", timeout=5) as db:
+                    stored = db.execute("SELECT count(*) FROM cells").fetchone()[0]
+            except sqlite3.OperationalError:  # the table is not created yet
+                pass
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err, err  # workers ignore it and finish cleanly
+    suite = load_suite(path)
+    cells = Store(out).cells()
+    assert 0 < len(cells) < cell_count(suite.groups)
+    assert (cells.groupby(["estimator", "task_id", "n", "bins"]).size() == 3).all()  # whole groups of 3 seeds
+    before = cells.set_index(["estimator", "task_id", "n", "bins", "seed"])["estimate"]
+    stats = run_sweep(suite, Store(out), progress=False)
+    assert stats["cells_skipped"] == len(cells) and stats["cells_run"] == cell_count(suite.groups) - len(cells)
+    after = Store(out).cells().set_index(["estimator", "task_id", "n", "bins", "seed"])["estimate"]
+    assert after.loc[before.index].equals(before)

@@ -2,6 +2,8 @@
 (Module level, so spawned workers can import them.)"""
 import hashlib
 import os
+import sys
+import time
 from pathlib import Path
 
 from mibench.sweep import run_group
@@ -22,3 +24,22 @@ def dies_once_per_group(group, device):
         marker.touch()
         os._exit(3)
     return run_group(group, device)
+
+
+def slow_group(group, device):
+    time.sleep(0.5)  # long enough for the test to interrupt the sweep mid-way
+    return run_group(group, device)
+
+
+def sweep_until_interrupted(suite_path, out):
+    """Run a suite on two slow workers as ``mibench map --jobs 2`` does; exit 130 on Ctrl-C."""
+    from mibench.store import Store
+    from mibench.suite import load_suite
+    from mibench.sweep import _run_processes, pending_groups
+
+    suite = load_suite(suite_path)
+    store = Store(out)
+    try:
+        _run_processes(pending_groups(suite, store), "cpu", 2, lambda group, rows: store.write(rows), work=slow_group)
+    except KeyboardInterrupt:
+        sys.exit(130)
