@@ -102,8 +102,10 @@ def cmd_map(args: argparse.Namespace) -> int:
 
     client = None
     if args.scheduler:
-        from dask.distributed import Client, LocalCluster
-
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise ValueError('--scheduler needs Dask: pip install "mibench[dask]" (or drop --scheduler to use local processes)') from exc
         client = Client(LocalCluster(n_workers=args.jobs, threads_per_worker=1)) if args.scheduler == "local" else Client(args.scheduler)
     try:
         result = run_map(args.suite, args.out, jobs=args.jobs, client=client, fresh=args.fresh, progress=not args.no_progress)

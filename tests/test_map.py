@@ -382,3 +382,10 @@ def test_ctrl_c_keeps_every_finished_group_and_the_rerun_completes(tmp_path):
     assert stats["cells_skipped"] == len(cells) and stats["cells_run"] == cell_count(suite.groups) - len(cells)
     after = Store(out).cells().set_index(["estimator", "task_id", "n", "bins", "seed"])["estimate"]
     assert after.loc[before.index].equals(before)
+
+
+def test_scheduler_without_dask_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if Dask were not installed
+    assert main(["map", "quick", "--scheduler", "local", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert 'pip install "mibench[dask]"' in capsys.readouterr().err
+    assert not (tmp_path / "results.sqlite").exists()  # failed before any work
