@@ -30,8 +30,11 @@ def _panels(count: int) -> tuple[plt.Figure, list[plt.Axes]]:
 
 def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path) -> Path:
     """One panel per estimator spec: N (log2 axis) x D, colour = regime, with the
-    curve where the truth equals log2 N."""
+    curve where the frontier's axis (the joint entropy H(X,Y) where the family
+    states one, else the truth I(X;Y)) equals log2 N: the plug-in ceiling."""
     data = regimes[regimes["family"] == family]
+    joint = data["joint_entropy"].notna().all()
+    level_column, level_name = ("joint_entropy", "H(X,Y)") if joint else ("truth", "I(X;Y)")
     specs = sorted(data["estimator"].unique())
     fig, axes = _panels(len(specs))
     cmap = ListedColormap([COLOURS[r] for r in REGIMES])
@@ -49,21 +52,30 @@ def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path)
                     ax.text(ns.index(row.n), ds.index(row.d), f"{row.bias:+.2f}", ha="center", va="center", fontsize=6, color="white")
         ax.set_xticks(range(len(ns)), [f"$2^{{{int(round(math.log2(n)))}}}$" for n in ns])
         ax.set_yticks(range(len(ds)), [str(d) for d in ds])
-        truth = panel.groupby("d")["truth"].mean()
-        # Where truth = log2 N, in grid coordinates: interpolate log2 N onto the N axis.
-        logn = np.log2(ns)
-        xs = [np.interp(truth[d], logn, range(len(ns)), left=np.nan, right=np.nan) if d in truth else np.nan for d in ds]
+        level = panel.groupby("d")[level_column].mean()
+        xs = [_n_axis_position(level[d], ns) if d in level else np.nan for d in ds]
         ax.plot(xs, range(len(ds)), color="black", lw=1.5, ls="--")
+        ax.set_xlim(-0.5, len(ns) - 0.5)  # the line may run past the grid: clip it there
         ax.set_title(spec, fontsize=8)
         ax.set_xlabel("N (samples)")
         ax.set_ylabel(d_label)
     handles = [Patch(color=COLOURS[r], label=r) for r in REGIMES]
-    handles.append(plt.Line2D([], [], color="black", ls="--", label="truth = log2 N"))
+    handles.append(plt.Line2D([], [], color="black", ls="--", label=f"{level_name} = log2 N"))
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.suptitle(f"Where estimates can be trusted: {family}", fontsize=11)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _n_axis_position(bits: float, ns: list[int]) -> float:
+    """Where log2 N = ``bits`` on a heatmap's N axis (cell i centred at i), linear in
+    log2 N between cells and extrapolated past the ends."""
+    logn = np.log2(ns)
+    if len(logn) == 1:
+        return 0.0 if bits == logn[0] else math.nan
+    i = int(np.clip(np.searchsorted(logn, bits) - 1, 0, len(logn) - 2))
+    return i + (bits - logn[i]) / (logn[i + 1] - logn[i])
 
 
 def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, abs_tol: float, path: Path) -> Path:

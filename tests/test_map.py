@@ -389,3 +389,10 @@ def test_scheduler_without_dask_says_how_to_install_it(tmp_path, monkeypatch, ca
     assert main(["map", "quick", "--scheduler", "local", "--out", str(tmp_path), "--no-progress"]) == 2
     assert 'pip install "mibench[dask]"' in capsys.readouterr().err
     assert not (tmp_path / "results.sqlite").exists()  # failed before any work
+
+
+def test_the_log2_n_line_lands_on_the_right_heatmap_column():
+    from mibench.plots import _n_axis_position
+
+    ns = [64, 256, 1024]  # cells 0, 1, 2 at log2 N = 6, 8, 10
+    assert [_n_axis_position(b, ns) for b in (6, 7, 10, 5, 12)] == [0, 0.5, 2, -0.5, 3]
