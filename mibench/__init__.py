@@ -6,7 +6,7 @@ from mibench.api import conditional_entropy, conditional_mutual_information, ent
 from mibench.estimators.base import Estimator
 from mibench.interface import UndefinedEstimateWarning
 from mibench.registry import list_estimators, make_estimator, parse_spec
-from mibench.tasks import get_task, list_tasks
+from mibench.tasks import get_task, list_tasks, parse_task
 
 __version__ = "0.1.0"
 
@@ -22,5 +22,6 @@ __all__ = [
     "make_estimator",
     "mutual_information",
     "parse_spec",
+    "parse_task",
     "__version__",
 ]

@@ -75,12 +75,32 @@ def test_truncated_file_is_a_clear_error(capsys, data, tmp_path):
         (["estimate", "--x", "{path}"], "pick an array"),
         (["estimate", "--x", "{path}:acts"], "binned("),
         (["estimate", "--x", "{path}:labels", "-e", "plugn"], "valid estimators"),
+        (["estimate", "-e", "plugin"], "give --x (a data file) or --task"),
+        (["estimate", "--task", "parity", "--x", "{path}:labels"], "not both"),
+        (["estimate", "--task", "parity(dim=3"], "cannot parse task spec"),
+        (["estimate", "--task", "parity(dims=3)"], "valid parameters: dim, noise"),
+        (["estimate", "--task", "parity(dim=0)"], "dim"),
+        (["estimate", "--task", "parity", "-n", "1"], "-n >= 2"),
     ],
 )
 def test_errors_exit_2_with_a_message(capsys, data, argv, message):
     path, _, _ = data
     assert main([a.format(path=path) for a in argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_estimate_on_a_task_reports_truth_bias_and_regime(capsys):
+    # plug-in on a 16-bit codebook at N = 1024 is pinned at log2 N = 10: saturated
+    spec = "binary_codes(dim=30, source=codebook, K=65536, output=copy)"
+    assert main(["estimate", "--task", spec, "-n", "1024", "--seeds", "4", "-e", "plugin", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    task = mibench.get_task("binary_codes", dim=30, source="codebook", K=65536, output="copy")
+    expected = [mibench.mutual_information(*task.sample(1024, seed), "plugin") for seed in range(4)]
+    assert out["bits"] == pytest.approx(expected, abs=1e-12) and out["truth"] == 16.0
+    assert out["bias"] == pytest.approx(np.mean(expected) - 16.0) and out["regime"] == "saturated"
+    assert main(["estimate", "--task", "parity(dim=3, noise=0.1)", "-e", "miller_madow"]) == 0
+    text = capsys.readouterr().out
+    assert "truth 0.5310 bits (closed form)" in text and "regime: reliable" in text
 
 
 def test_console_script_and_module_entry_points_run():

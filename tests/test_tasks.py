@@ -351,3 +351,32 @@ def test_joint_entropy_by_an_independent_route(name, params, expected):
         assert task.joint_entropy == pytest.approx(mibench.entropy(np.hstack([x, y]), spec), abs=0.01)
     else:
         assert task.joint_entropy == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [(name, {}) for name in TASKS]
+    + [
+        ("binary_codes", {"dim": 30, "source": "codebook", "K": 512, "output": "label", "classes": 4}),
+        ("gaussian", {"dim_x": 2, "dim_y": 3, "rho": -0.4, "transforms": ("asinh", "rotation")}),
+        ("quantized_gaussian", {"rho": 0.3, "bins": 7, "range": (-2.0, 2.0), "activation": "identity"}),
+    ],
+)
+def test_every_task_id_parses_back_to_the_same_task(name, params):
+    from mibench.tasks import parse_task
+
+    task = get_task(name, **params)
+    again = parse_task(task.id)
+    assert again == task and again.mutual_information == task.mutual_information
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [("parity(3)", "name(param=value"), ("parity(dim=3, dim=4)", "dim is given twice"),
+     ("parity(dim=f(3))", "unsupported value"), ("nope(dim=3)", "valid tasks"), (3, "must be a string")],
+)
+def test_bad_task_specs_say_what_is_wrong(spec, message):
+    from mibench.tasks import parse_task
+
+    with pytest.raises((ValueError, TypeError), match=message.replace("(", r"\(")):
+        parse_task(spec)

@@ -1,6 +1,7 @@
 """Synthetic tasks with exact ground truth (bits), and their registry."""
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from mibench.tasks.base import Task
@@ -29,4 +30,41 @@ def get_task(name: str, **params: Any) -> Task:
     return cls(**params)
 
 
-__all__ = ["TASKS", "Task", "get_task", "list_tasks"]
+
+def parse_task(spec: str) -> Task:
+    """Build the task a spec string names, e.g. ``parity(dim=3, noise=0.1)`` or
+    ``parity``; every task's ``id`` parses back to an equal task."""
+    if not isinstance(spec, str):
+        raise TypeError(f"a task spec must be a string, got {type(spec).__name__}")
+    try:
+        node = ast.parse(spec.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise _bad_task(spec, exc.msg) from None
+    if isinstance(node, ast.Name):
+        return get_task(node.id)
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)) or node.args:
+        raise _bad_task(spec, "it is not a task name or name(param=value, ...)")
+    params: dict[str, Any] = {}
+    for kw in node.keywords:
+        if kw.arg is None or kw.arg in params:
+            raise _bad_task(spec, f"{'** is not allowed' if kw.arg is None else kw.arg + ' is given twice'}")
+        params[kw.arg] = _literal(kw.value, spec)
+    return get_task(node.func.id, **params)
+
+
+def _literal(node: ast.AST, spec: str) -> Any:
+    if isinstance(node, ast.Name):  # ids print words bare: source=codebook
+        return node.id
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return tuple(_literal(e, spec) for e in node.elts)
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise _bad_task(spec, f"unsupported value {ast.unparse(node)!r}") from None
+
+
+def _bad_task(spec: str, why: str) -> ValueError:
+    return ValueError(f"cannot parse task spec {spec!r}: {why}. Expected e.g. 'parity(dim=3, noise=0.1)'")
+
+
+__all__ = ["TASKS", "Task", "get_task", "list_tasks", "parse_task"]
