@@ -114,8 +114,7 @@ def _estimate_on_task(args: argparse.Namespace) -> int:
         raise ValueError(f"need -n >= 2 samples and --seeds >= 1; got -n {args.n}, --seeds {args.seeds}")
     task = parse_task(args.task)
     estimator = make_estimator(args.estimator)
-    samples = [task.sample(args.n, seed) for seed in range(args.seeds)]
-    values = api.mutual_information(np.stack([x for x, _ in samples]), np.stack([y for _, y in samples]), estimator=estimator)
+    values = api.mutual_information(*task.sample_seeds(args.n, range(args.seeds)), estimator=estimator)
     values = np.asarray(values, dtype=float).reshape(-1)
     cells = pd.DataFrame({
         "estimator": estimator.spec, "family": task.name, "task_id": task.id, "n": args.n, "d": task.dim_x, "bins": 0,

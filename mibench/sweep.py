@@ -52,9 +52,7 @@ def _run_seeds(group: Group, task: Any, seeds: tuple[int, ...], device: str, bas
     t0 = time.perf_counter()
     try:
         estimator = parse_spec(group.estimator)
-        samples = [task.sample(group.n, seed) for seed in seeds]
-        xs = np.stack([s[0] for s in samples])
-        ys = np.stack([s[1] for s in samples])
+        xs, ys = task.sample_seeds(group.n, seeds)
         if device != "cpu":
             import torch
 

@@ -380,3 +380,12 @@ def test_bad_task_specs_say_what_is_wrong(spec, message):
 
     with pytest.raises((ValueError, TypeError), match=message.replace("(", r"\(")):
         parse_task(spec)
+
+
+def test_sample_seeds_stacks_the_per_seed_samples():
+    task = get_task("parity", dim=3, noise=0.1)
+    xs, ys = task.sample_seeds(50, [4, 7])
+    assert xs.shape == (2, 50, 3) and ys.shape == (2, 50, 1)
+    for i, seed in enumerate([4, 7]):
+        x, y = task.sample(50, seed)
+        assert np.array_equal(xs[i], x) and np.array_equal(ys[i], y)

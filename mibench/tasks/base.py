@@ -146,6 +146,12 @@ class Task:
         """Draw n paired samples: ``x (n, dim_x)``, ``y (n, dim_y)``; same seed, same sample."""
         return self._sample(int(n), self._rng(n, seed))
 
+    def sample_seeds(self, n: int, seeds: Any) -> tuple[np.ndarray, np.ndarray]:
+        """One sample per seed, stacked for a batched estimator call:
+        ``x (b, n, dim_x)``, ``y (b, n, dim_y)``."""
+        samples = [self.sample(n, seed) for seed in seeds]
+        return np.stack([x for x, _ in samples]), np.stack([y for _, y in samples])
+
     @staticmethod
     def _rng(n: int, seed: int) -> np.random.Generator:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
