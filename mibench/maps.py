@@ -87,6 +87,12 @@ def render_summary(suite: Suite, regimes: pd.DataFrame, fits: pd.DataFrame, stat
         "estimator's ceiling for that N (plug-in: log2 N) while the truth lies above it; **unstable** when the std is "
         "too large; **biased** otherwise; **undefined** when a seed gave NaN or failed.",
         "",
+        "*Where reliability ends*: at each N, the largest value such that every group at or below it is reliable. "
+        "On families whose joint entropy H(X,Y) is finite (discrete codes, quantized units) that value is H(X,Y), the "
+        "entropy of the codes a count-based estimator must resolve, and the margin log2 N - H(X,Y) at the boundary says "
+        "how far below its log2 N ceiling the estimator stays reliable; on continuous families it is I(X;Y). "
+        "The dashed line on the heatmaps marks where that value equals log2 N.",
+        "",
     ]
     for family in sorted(regimes["family"].unique()):
         data = regimes[regimes["family"] == family]
