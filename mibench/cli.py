@@ -66,10 +66,11 @@ def _pick(arrays: dict, key: str, path: Path) -> Any:
 
 def cmd_list(args: argparse.Namespace) -> int:
     print("Estimators (values in bits):")
+    width = max(map(len, REGISTRY))
     for name, cls in REGISTRY.items():
         params = ", ".join(f"{k}={v!r}" for k, v in cls.params.items()) or "-"
-        print(f"  {name:<13} {cls.summary}")
-        print(f"  {'':<13} parameters: {params}; ceiling at N=1024: {make_estimator(name).ceiling(1024):.3f} bits")
+        print(f"  {name:<{width}} {cls.summary}")
+        print(f"  {'':<{width}} parameters: {params}; ceiling at N=1024: {make_estimator(name).ceiling(1024):.3f} bits")
     print('\nExample specs: plugin, nsb(K=1024), "binned(miller_madow, rule=uniform, bins=30)"')
     print("\nTasks (exact truth in bits; parameters with defaults):")
     for name, cls in TASKS.items():
@@ -201,10 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader that went away is handled below
+        return status
     except (ValueError, TypeError) as exc:  # bad input, malformed suites and stores included
         print(f"mibench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # piped into head or less, which stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush does not fail again
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

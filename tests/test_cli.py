@@ -106,3 +106,11 @@ def test_estimate_on_a_task_reports_truth_bias_and_regime(capsys):
 def test_console_script_and_module_entry_points_run():
     out = subprocess.run([sys.executable, "-m", "mibench", "list"], capture_output=True, text=True, check=True)
     assert "plugin" in out.stdout
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error():
+    proc = subprocess.Popen([sys.executable, "-m", "mibench", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # like `mibench list | head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
