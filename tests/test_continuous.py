@@ -7,6 +7,7 @@ import torch
 from scipy import special, stats
 
 import mibench
+from conftest import DEVICES
 from mibench.core.neighbors import count_within, kth_neighbours
 from mibench.tasks import get_task
 
@@ -70,14 +71,19 @@ def test_frenzel_pompe_cmi_and_kl_entropy_match_naive_references(pair):
     assert mibench.entropy(y, "kozachenko_leonenko", k=5, noise=0) == pytest.approx(naive_kl(y, 5), abs=1e-9)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("strict", [True, False])
-def test_tree_and_brute_force_neighbours_agree(pair, strict):
-    points = torch.from_numpy(np.hstack(pair))
+def test_tree_and_brute_force_neighbours_agree(pair, strict, device):
+    # method="tree" on an accelerator runs on the host and hands back tensors on the input's device
+    points = torch.from_numpy(np.hstack(pair)).to(device)
     d_tree, i_tree = kth_neighbours(points, 4, method="tree")
     d_brute, i_brute = kth_neighbours(points, 4, method="brute")
+    assert d_tree.device == points.device and i_tree.device == points.device
     assert torch.allclose(d_tree, d_brute, atol=0, rtol=0)
     radius = d_tree[:, -1]
-    assert torch.equal(count_within(points, radius, strict=strict, method="tree"), count_within(points, radius, strict=strict, method="brute"))
+    tree = count_within(points, radius, strict=strict, method="tree")
+    assert tree.device == points.device
+    assert torch.equal(tree, count_within(points, radius, strict=strict, method="brute"))
 
 
 def test_ties_are_broken_deterministically():

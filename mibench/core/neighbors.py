@@ -42,7 +42,7 @@ def kth_neighbours(points: torch.Tensor, k: int, method: str = "auto") -> tuple[
     """
     n = points.shape[0]
     if _use_trees(points, method):
-        arr = points.numpy()
+        arr = points.detach().cpu().numpy()  # method="tree" on an accelerator runs on the host
         dist, idx = cKDTree(arr).query(arr, k=k + 1, p=np.inf, workers=-1)
         # Column 0 is normally the point itself; with duplicates it may be a twin.
         own = idx == np.arange(n)[:, None]
@@ -50,7 +50,7 @@ def kth_neighbours(points: torch.Tensor, k: int, method: str = "auto") -> tuple[
         keep[own.sum(axis=1) == 0, -1] = False  # no self found: drop the farthest instead
         dist = dist[keep].reshape(n, k)
         idx = idx[keep].reshape(n, k)
-        return torch.from_numpy(dist), torch.from_numpy(idx)
+        return torch.from_numpy(dist).to(points.device), torch.from_numpy(idx).to(points.device)
     dists, idxs = [], []
     for rows in _row_blocks(n):
         block = torch.cdist(points[rows], points, p=float("inf"))
@@ -67,10 +67,9 @@ def count_within(points: torch.Tensor, radius: torch.Tensor, *, strict: bool, me
     distance < radius if ``strict``, else <= radius. Returns ``(n,)`` int64."""
     n = points.shape[0]
     if _use_trees(points, method):
-        arr = np.ascontiguousarray(points.numpy())
-        r = radius.numpy()
-        if strict:
-            r = np.nextafter(r, 0)  # the tree counts distances <= r
+        arr = np.ascontiguousarray(points.detach().cpu().numpy())
+        given = radius.detach().cpu().numpy()
+        r = np.nextafter(given, 0) if strict else given  # the tree counts distances <= r
         parts = np.array_split(np.arange(n), os.cpu_count() or 1)
 
         def count(rows: np.ndarray) -> np.ndarray:
@@ -81,8 +80,8 @@ def count_within(points: torch.Tensor, radius: torch.Tensor, *, strict: bool, me
             counts = pool.map(count, parts)
         counts = np.concatenate(list(counts)).astype(np.int64) - 1  # minus the point itself
         if strict:
-            counts[radius.numpy() == 0] = 0  # nothing is strictly closer than distance 0
-        return torch.from_numpy(counts)
+            counts[given == 0] = 0  # nothing is strictly closer than distance 0
+        return torch.from_numpy(counts).to(points.device)
     out = []
     for rows in _row_blocks(n):
         block = torch.cdist(points[rows], points, p=float("inf"))
