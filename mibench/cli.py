@@ -5,12 +5,14 @@ import argparse
 import os
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from mibench import api
+from mibench.interface import UndefinedEstimateWarning
 from mibench.registry import REGISTRY, make_estimator
 from mibench.tasks import TASKS
 
@@ -199,10 +201,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report(caught: list[warnings.WarningMessage]) -> None:
+    """mibench's own warnings as one plain line each (once); others as Python shows them."""
+    ours = [w for w in caught if issubclass(w.category, UndefinedEstimateWarning)]
+    for message in dict.fromkeys(str(w.message) for w in ours):
+        print(f"mibench: warning: {message}", file=sys.stderr)
+    for w in caught:
+        if w not in ours:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        status = args.func(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            status = args.func(args)
+        _report(caught)
         sys.stdout.flush()  # inside the try: a reader that went away is handled below
         return status
     except (ValueError, TypeError) as exc:  # bad input, malformed suites and stores included

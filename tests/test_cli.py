@@ -114,3 +114,13 @@ def test_output_piped_into_a_reader_that_stops_early_is_not_an_error():
     proc.stdout.close()  # like `mibench list | head -1`
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_estimator_warnings_come_out_as_one_plain_line(capsys):
+    # 100 draws from 2**40 codewords are all distinct: NSB without K is undefined
+    spec = "binary_codes(dim=40, source=codebook, K=1099511627776, output=copy)"
+    assert main(["estimate", "--task", spec, "-n", "100", "--seeds", "3", "-e", "nsb"]) == 0
+    captured = capsys.readouterr()
+    assert "regime: undefined" in captured.out
+    lines = [line for line in captured.err.splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith("mibench: warning: nsb without K is undefined")
