@@ -30,7 +30,6 @@ def get_task(name: str, **params: Any) -> Task:
     return cls(**params)
 
 
-
 def parse_task(spec: str) -> Task:
     """Build the task a spec string names, e.g. ``parity(dim=3, noise=0.1)`` or
     ``parity``; every task's ``id`` parses back to an equal task."""
@@ -46,8 +45,10 @@ def parse_task(spec: str) -> Task:
         raise _bad_task(spec, "it is not a task name or name(param=value, ...)")
     params: dict[str, Any] = {}
     for kw in node.keywords:
-        if kw.arg is None or kw.arg in params:
-            raise _bad_task(spec, f"{'** is not allowed' if kw.arg is None else kw.arg + ' is given twice'}")
+        if kw.arg is None:
+            raise _bad_task(spec, "** is not allowed")
+        if kw.arg in params:
+            raise _bad_task(spec, f"{kw.arg} is given twice")
         params[kw.arg] = _literal(kw.value, spec)
     return get_task(node.func.id, **params)
 
