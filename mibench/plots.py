@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -85,25 +86,32 @@ def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, abs_tol: float
     fig, axes = _panels(len(specs))
     ds = sorted(data["d"].unique())
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(ds)))
+    handles: dict[str, Any] = {}
     for ax, spec in zip(axes, specs):
         panel = data[data["estimator"] == spec]
+        ax.set_title(spec, fontsize=8)
         for colour, d in zip(colours, ds):
-            line = panel[panel["d"] == d].groupby("n")[["bias", "std"]].mean().sort_index()
+            line = panel[panel["d"] == d].groupby("n")[["bias", "std"]].mean().sort_index().dropna(subset=["bias"])
             if line.empty:
                 continue
-            ax.plot(line.index, line["bias"], marker="o", ms=3, color=colour, label=f"{d_label}={d}")
+            label = f"{d_label}={d}"
+            handles[label] = ax.plot(line.index, line["bias"], marker="o", ms=3, color=colour, label=label)[0]
             ax.fill_between(line.index, line["bias"] - line["std"], line["bias"] + line["std"], color=colour, alpha=0.15)
+        if not ax.lines:  # every group undefined: nothing to put on log axes
+            ax.text(0.5, 0.5, "no finite estimate\n(errors in cells.csv)", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
         ax.axhspan(-abs_tol, abs_tol, color="#3b9a57", alpha=0.12, lw=0)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xscale("log", base=2)
         # linear inside the tolerance band, logarithmic beyond: a 0.05-bit bias and a
         # 20-bit collapse both stay readable on one panel
         ax.set_yscale("symlog", linthresh=abs_tol)
-        ax.set_title(spec, fontsize=8)
         ax.set_xlabel("N (samples)")
         ax.set_ylabel("bias (bits, symlog)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
+    order = [f"{d_label}={d}" for d in ds if f"{d_label}={d}" in handles]
+    fig.legend([handles[k] for k in order], order, loc="outside lower center", ncol=max(1, len(order)), fontsize=8, frameon=False)
     fig.suptitle(f"Bias of the mean estimate vs N: {family} (band: ±{abs_tol} bit, linear inside)", fontsize=11)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -258,6 +258,8 @@ def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, rule: str, 
         return Binned(discrete=est, **binning)
     if not continuous or task_cls.binned_truth or (est.needs_label_y and not task_cls.label_y):
         return None
+    if est.needs_noisy_truth and not task_cls.noisy_truth:
+        return None
     return est
 
 

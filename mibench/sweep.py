@@ -44,7 +44,7 @@ def _base_row(group: Group, task: Any, device: str) -> dict[str, Any]:
     return {
         "estimator": group.estimator, "family": group.family, "task_id": group.task_id,
         "task_params": dict(group.task_params), "n": group.n, "d": group.d, "bins": group.bins,
-        "truth": task.mutual_information, "joint_entropy": task.joint_entropy, "device": device, "version": __version__,
+        "truth": parse_spec(group.estimator).target(task), "joint_entropy": task.joint_entropy, "device": device, "version": __version__,
     }
 
 

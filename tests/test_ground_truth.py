@@ -1,6 +1,9 @@
 """Stored ground truths: read by the package, equal to their regeneration, and
 confirmed by an independent route."""
 import json
+import math
+
+import numpy as np
 
 import pytest
 
@@ -38,3 +41,37 @@ def test_tasks_read_stored_truths():
     assert task.mutual_information == stored["values"]["I(X;Y)"]
     assert task.truth_method.startswith("quadrature (Gauss-Legendre")
     assert task.truth_error < 1e-6
+
+
+def binary_channel_by_monte_carlo(sigma2, draws=2_000_000, seed=0):
+    """I(B; B + Z) for B uniform on {-1, +1}: the mean of log2 p(x|b) / p(x), with its SE."""
+    rng = np.random.default_rng(seed)
+    b = rng.choice([-1.0, 1.0], draws)
+    x = b + math.sqrt(sigma2) * rng.standard_normal(draws)
+    log_like = -((x - b) ** 2) / (2 * sigma2)
+    log_mix = np.logaddexp(-((x - 1) ** 2) / (2 * sigma2), -((x + 1) ** 2) / (2 * sigma2)) - math.log(2)
+    terms = (log_like - log_mix) / math.log(2)
+    return terms.mean(), terms.std() / math.sqrt(draws)
+
+
+def test_stored_binary_channel_rows_agree_with_monte_carlo():
+    for row in read_table("layer_codes.csv"):
+        sigma2 = float(row["quantity"].split("sigma2=")[1])
+        mean, se = binary_channel_by_monte_carlo(sigma2)
+        assert abs(row["value_bits"] - mean) <= 5 * se + 1e-4, (sigma2, row["value_bits"], mean, se)
+
+
+def test_binary_channel_limits():
+    from mibench.tasks.layer_codes import binary_gaussian_channel_bits
+
+    assert binary_gaussian_channel_bits(1e-3) == pytest.approx(1.0, abs=1e-12)  # noise-free: one bit
+    # Low SNR: C ~ SNR / (2 ln 2) - SNR^2 / (4 ln 2) with SNR = 1 / sigma2
+    snr = 1 / 200
+    assert binary_gaussian_channel_bits(200.0) == pytest.approx(snr / (2 * math.log(2)) - snr**2 / (4 * math.log(2)), rel=1e-3)
+
+
+def test_layer_codes_read_the_stored_per_bit_values():
+    task = get_task("layer_codes", dim=5)
+    per_bit = stored_truths("layer_codes(dim=1)")["values"]["I(X+Z;Y), sigma2=0.25"]
+    assert task.noisy_mutual_information(0.25) == 5 * per_bit
+    assert task.noisy_mutual_information(0.3) == pytest.approx(5 * binary_channel_by_monte_carlo(0.3)[0], abs=5e-3)

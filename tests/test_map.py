@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -129,9 +130,8 @@ def test_builtin_suites_load_and_default_covers_the_registry():
     assert min(default.d) == 1 and max(default.d) >= 32
     assert len(default.bins) >= 2 and len(default.seeds) >= 10
     names = {e.name for e in default.estimators}
-    # binned forms are made for the continuous tasks; kolchinsky_tracey needs label Y
-    # with continuous X, which no family offers.
-    assert names == set(REGISTRY) - {"binned", "kolchinsky_tracey"}
+    # binned forms are made for the continuous tasks
+    assert names == set(REGISTRY) - {"binned"}
     assert {g.estimator.split("(")[0] for g in default.groups} >= names
     assert {t.name for t in default.tasks} == set(TASKS)
     assert any(g.estimator.startswith("binned(") for g in default.groups)
@@ -396,3 +396,29 @@ def test_the_log2_n_line_lands_on_the_right_heatmap_column():
 
     ns = [64, 256, 1024]  # cells 0, 1, 2 at log2 N = 6, 8, 10
     assert [_n_axis_position(b, ns) for b in (6, 7, 10, 5, 12)] == [0, 0.5, 2, -0.5, 3]
+
+
+def test_bias_curves_survive_an_estimator_that_failed_everywhere(tmp_path):
+    # e.g. parametric_gaussian on layer_codes: the label is linear in the units, so
+    # every covariance is singular and every group is undefined
+    from mibench.plots import bias_curves
+
+    cells = pd.concat([
+        fake_cells([1.0, 1.01, 0.99], 1.0, estimator="plugin"),
+        fake_cells([math.nan] * 3, 1.0, estimator="parametric_gaussian", ok=False),
+    ])
+    path = bias_curves(classify(cells), "f", "D", 0.1, tmp_path / "bias.png")
+    assert path.stat().st_size > 0
+
+
+def test_noise_analytic_estimators_are_scored_against_the_noisy_truth():
+    from mibench.sweep import run_group
+
+    default = load_suite("default")
+    kt = [g for g in default.groups if g.estimator.startswith("kolchinsky_tracey")]
+    assert kt and {g.family for g in kt} == {"layer_codes"}  # the only family that knows I(T+Z;Y)
+    group = next(g for g in kt if g.n == 64 and g.d == 2)
+    rows = run_group(replace(group, seeds=(0,)))
+    assert rows[0]["truth"] == TASKS["layer_codes"](dim=2).noisy_mutual_information(0.1) < 2.0
+    other = next(g for g in default.groups if g.family == "layer_codes" and g.estimator == "ksg" and g.d == 2)
+    assert run_group(replace(other, seeds=(0,)))[0]["truth"] == 2.0

@@ -15,7 +15,8 @@ from mibench.tasks.transforms import PER_COORDINATE, apply
 
 
 def test_task_names_are_the_contract():
-    assert list_tasks() == ["binary_codes", "parity", "force_to_1", "gaussian", "student_t", "quantized_gaussian"]
+    # the six families, then layer_codes (Kolchinsky-Tracey's noisy-layer target)
+    assert list_tasks() == ["binary_codes", "parity", "force_to_1", "gaussian", "student_t", "quantized_gaussian", "layer_codes"]
     assert mibench.list_tasks() == list_tasks()
 
 
@@ -389,3 +390,26 @@ def test_sample_seeds_stacks_the_per_seed_samples():
     for i, seed in enumerate([4, 7]):
         x, y = task.sample(50, seed)
         assert np.array_equal(xs[i], x) and np.array_equal(ys[i], y)
+
+
+def test_layer_codes_are_the_plus_minus_one_bits_of_a_uniform_label():
+    task = get_task("layer_codes", dim=3)
+    x, y = task.sample(40_000, seed=1)
+    bits = (y >> np.arange(3)) & 1
+    assert np.array_equal(x, 2.0 * bits - 1.0) and x.dtype == np.float64
+    assert np.bincount(y[:, 0], minlength=8) / 40_000 == pytest.approx(np.full(8, 1 / 8), abs=0.01)
+    codes = mibench.mutual_information(bits, y, "plugin")  # X determines Y: I = H(Y) = dim bits
+    assert task.mutual_information == 3.0 and codes == pytest.approx(3.0, abs=0.01)
+
+
+@pytest.mark.parametrize("sigma2", [0.25, 1.0])
+def test_kolchinsky_tracey_bounds_bracket_the_noisy_layer_truth(sigma2):
+    # Their bounds hold for the population; 4 codewords at N = 3000 put the sample close to it.
+    task = get_task("layer_codes", dim=2)
+    x, y = task.sample(3000, seed=2)
+    truth = task.noisy_mutual_information(sigma2)
+    upper = mibench.mutual_information(x, y, "kolchinsky_tracey", sigma2=sigma2, bound="upper")
+    lower = mibench.mutual_information(x, y, "kolchinsky_tracey", sigma2=sigma2, bound="lower")
+    assert lower - 0.02 <= truth <= upper + 0.02 and lower < upper
+    estimator = mibench.make_estimator("kolchinsky_tracey", sigma2=sigma2)
+    assert estimator.target(task) == truth and mibench.make_estimator("ksg").target(task) == 2.0

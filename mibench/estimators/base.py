@@ -58,6 +58,8 @@ class Estimator:
     ceiling_is_bound: ClassVar[bool] = False
     #: True when the second variable of I(X;Y) must be integer class labels.
     needs_label_y: ClassVar[bool] = False
+    #: True when the estimator targets I(X + Z; Y) for added noise Z (see :meth:`target`).
+    needs_noisy_truth: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.params))
@@ -110,6 +112,12 @@ class Estimator:
     def ceiling(self, n: int) -> float:
         """Value (bits) at which estimates on n samples saturate."""
         raise NotImplementedError
+
+    def target(self, task: Any) -> float | None:
+        """The exact value (bits) this estimator's I(X;Y) is scored against on ``task``:
+        the task's I(X;Y), unless the estimator targets another quantity; None when
+        the task does not know it."""
+        return task.mutual_information
 
     def _run(self, arrays: Sequence[Any], names: Sequence[str], terms: Terms) -> Any:
         prepared = prepare(arrays, names)

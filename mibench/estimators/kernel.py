@@ -18,6 +18,7 @@ All in bits. O(n^2) pairwise distances, chunked.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -76,6 +77,7 @@ class KolchinskyTracey(ContinuousEstimator):
     reference = "Kolchinsky & Tracey (2017) Entropy 19:361; Saxe et al. (2019) J. Stat. Mech. 124020"
     ceiling_is_bound = True
     needs_label_y = True
+    needs_noisy_truth = True
     rejects_constant_columns = False  # the added noise makes every column non-degenerate
 
     def check_params(self, n_variables: int) -> None:
@@ -86,6 +88,10 @@ class KolchinskyTracey(ContinuousEstimator):
     def ceiling(self, n: int) -> float:
         """log2 n: H(T+Z) - H(Z) and I(T+Z; Y) never exceed it (the j = i term)."""
         return math.log2(n)
+
+    def target(self, task: Any) -> float | None:
+        """I(T + Z; Y) with this estimator's noise variance: what the bounds bound."""
+        return task.noisy_mutual_information(self._params["sigma2"])
 
     def noise_entropy_bits(self, d: int) -> float:
         """H(Z) = d/2 log2(2 pi e sigma2)."""

@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 COLUMNS = ("task_id", "quantity", "value_bits", "method", "error_bound", "params", "command")
-TABLES = ("quantized_gaussian.csv", "force_to_1.csv")
+TABLES = ("quantized_gaussian.csv", "force_to_1.csv", "layer_codes.csv")
 
 
 def read_table(name: str) -> list[dict[str, Any]]:

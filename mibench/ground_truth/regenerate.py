@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from mibench.ground_truth import COLUMNS, read_table
 from mibench.tasks.force_to_1 import ForceToOne, enumerate_truths
+from mibench.tasks.layer_codes import NOISY_QUANTITY, LayerCodes, binary_gaussian_channel_bits
 from mibench.tasks.quantized import QuantizedGaussian, discretized_truths
 
 COMMAND = "python -m mibench.ground_truth.regenerate"
@@ -24,6 +25,7 @@ QUANTIZED_GRID = [
     for bins in (2, 10, 30)
     for rho in (0.0, 0.5, 0.9, 0.99)
 ]
+LAYER_SIGMA2 = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 FORCE_GRID = [(dim, p, f) for f in ("x1", "xor", "parity") for dim in (2, 3, 4, 6, 8, 12) for p in (0.1, 0.5, 0.9)]
 
 
@@ -44,6 +46,13 @@ def force_rows() -> Iterator[dict[str, Any]]:
             yield _row(task_id, quantity, value, "exact enumeration", 1e-12, params)
 
 
+def layer_rows() -> Iterator[dict[str, Any]]:
+    task_id = LayerCodes(dim=1).id  # one bit: dim bits carry dim times as much
+    for sigma2 in LAYER_SIGMA2:
+        value = binary_gaussian_channel_bits(sigma2)
+        yield _row(task_id, NOISY_QUANTITY.format(sigma2=sigma2), value, "adaptive quadrature (split at the decision boundary)", 1e-9, {"dim": 1})
+
+
 def _row(task_id: str, quantity: str, value: float, method: str, error: float, params: dict) -> dict[str, Any]:
     return {
         "task_id": task_id,
@@ -56,7 +65,7 @@ def _row(task_id: str, quantity: str, value: float, method: str, error: float, p
     }
 
 
-GENERATORS = {"quantized_gaussian.csv": quantized_rows, "force_to_1.csv": force_rows}
+GENERATORS = {"quantized_gaussian.csv": quantized_rows, "force_to_1.csv": force_rows, "layer_codes.csv": layer_rows}
 
 
 def render(rows: Iterator[dict[str, Any]]) -> str:

@@ -8,11 +8,12 @@ from mibench.tasks.base import Task
 from mibench.tasks.binary import BinaryCodes
 from mibench.tasks.force_to_1 import ForceToOne
 from mibench.tasks.gaussian import Gaussian, StudentT
+from mibench.tasks.layer_codes import LayerCodes
 from mibench.tasks.parity import Parity
 from mibench.tasks.quantized import QuantizedGaussian
 
 TASKS: dict[str, type[Task]] = {
-    cls.name: cls for cls in (BinaryCodes, Parity, ForceToOne, Gaussian, StudentT, QuantizedGaussian)
+    cls.name: cls for cls in (BinaryCodes, Parity, ForceToOne, Gaussian, StudentT, QuantizedGaussian, LayerCodes)
 }
 
 

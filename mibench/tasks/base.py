@@ -58,6 +58,8 @@ class Task:
     label_y: ClassVar[bool] = False
     #: True when the truth is about binned values, so only binning estimators target it.
     binned_truth: ClassVar[bool] = False
+    #: True when :meth:`noisy_mutual_information` is known (for noise-analytic estimators).
+    noisy_truth: ClassVar[bool] = False
     #: How the truth is known: "closed form", "exact enumeration", "quadrature", ...
     truth_method: str = "closed form"
     #: Bound on the truth's numerical error, in bits.
@@ -120,6 +122,11 @@ class Task:
     @property
     def entropy_y(self) -> float | None:
         """Exact H(Y) in bits, or None where Y is continuous."""
+        return None
+
+    def noisy_mutual_information(self, sigma2: float) -> float | None:
+        """Exact I(X + Z; Y) in bits with Z ~ N(0, sigma2 I) added to X -- the quantity
+        noise-analytic estimators (Kolchinsky-Tracey) target -- or None where unknown."""
         return None
 
     @property
