@@ -242,7 +242,8 @@ def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, rule: str, 
 
     Discrete estimators see continuous tasks through their binned form; tasks whose
     truth is about binned values (quantized_gaussian) are scored for binning
-    estimators only; label-only estimators need a task with labels as Y.
+    estimators only; label-only estimators need a task with labels as Y, and
+    noise-analytic ones (Kolchinsky-Tracey) a task that knows I(X+Z;Y).
     """
     continuous = task_cls.continuous
     if isinstance(est, Binned):
