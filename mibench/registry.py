@@ -8,7 +8,7 @@ configured estimator ``e``; the spec keys the results store.
 from __future__ import annotations
 
 import ast
-from typing import Any
+from typing import Any, Callable
 
 from mibench.estimators.base import Estimator
 from mibench.estimators.binning import Binned
@@ -75,13 +75,21 @@ def _build(node: ast.AST, spec: str) -> Estimator:
     if len(node.args) > len(names):
         raise _bad_spec(spec, f"{cls.name} takes at most {len(names)} positional value(s)")
     params = {names[i]: _value(arg, spec) for i, arg in enumerate(node.args)}
-    for kw in node.keywords:
-        if kw.arg is None:
-            raise _bad_spec(spec, "** is not allowed")
-        if kw.arg in params:
-            raise _bad_spec(spec, f"{kw.arg} is given twice")
-        params[kw.arg] = _value(kw.value, spec)
+    keyword_params(node, params, lambda v: _value(v, spec), lambda why: _bad_spec(spec, why))
     return cls(**params)
+
+
+def keyword_params(call: ast.Call, params: dict[str, Any], value: Callable[[ast.AST], Any],
+                   bad: Callable[[str], Exception]) -> dict[str, Any]:
+    """Add the ``name=value`` arguments of a parsed spec call to ``params``, refusing
+    ``**`` and repeated names (shared by estimator and task specs)."""
+    for kw in call.keywords:
+        if kw.arg is None:
+            raise bad("** is not allowed")
+        if kw.arg in params:
+            raise bad(f"{kw.arg} is given twice")
+        params[kw.arg] = value(kw.value)
+    return params
 
 
 def parse_spec(spec: str) -> Estimator:

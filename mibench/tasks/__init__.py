@@ -44,13 +44,9 @@ def parse_task(spec: str) -> Task:
         return get_task(node.id)
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)) or node.args:
         raise _bad_task(spec, "it is not a task name or name(param=value, ...)")
-    params: dict[str, Any] = {}
-    for kw in node.keywords:
-        if kw.arg is None:
-            raise _bad_task(spec, "** is not allowed")
-        if kw.arg in params:
-            raise _bad_task(spec, f"{kw.arg} is given twice")
-        params[kw.arg] = _literal(kw.value, spec)
+    from mibench.registry import keyword_params  # here: the registry imports every estimator
+
+    params = keyword_params(node, {}, lambda v: _literal(v, spec), lambda why: _bad_task(spec, why))
     return get_task(node.func.id, **params)
 
 
