@@ -134,6 +134,8 @@ def test_builtin_suites_load_and_default_covers_the_registry():
     assert names == set(REGISTRY) - {"binned"}
     assert {g.estimator.split("(")[0] for g in default.groups} >= names
     assert {t.name for t in default.tasks} == set(TASKS)
+    full = load_suite("full")
+    assert {e.name for e in full.estimators} == names and {t.name for t in full.tasks} == set(TASKS)
     assert any(g.estimator.startswith("binned(") for g in default.groups)
 
 
