@@ -169,3 +169,18 @@ class Task:
 
     def _sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
+
+
+class UniformBitsToLabel(Task):
+    """Base of tasks whose X is ``dim`` uniform bits (or one code unit per bit) and
+    whose Y is one label column: H(X) = dim bits."""
+
+    dim_y = 1
+
+    @property
+    def dim_x(self) -> int:
+        return self.dim
+
+    @property
+    def entropy_x(self) -> float:
+        return float(self.dim)

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from scipy import special, stats
 
-from mibench.tasks.base import Task, binary_entropy, check_choice, check_range, shannon_entropy
+from mibench.tasks.base import UniformBitsToLabel, binary_entropy, check_choice, check_range, shannon_entropy
 
 FUNCTIONS = ("x1", "xor", "parity")
 
@@ -93,7 +93,7 @@ def enumerate_truths(dim: int, p: float, f: str) -> dict[str, float]:
     }
 
 
-class ForceToOne(Task):
+class ForceToOne(UniformBitsToLabel):
     name = "force_to_1"
     params = {"dim": 3, "p": 0.5, "f": "parity"}
     summary = "GIB synergy experiment: one random bit forced to 1 w.p. p, Y = f(X~)"
@@ -105,22 +105,12 @@ class ForceToOne(Task):
         if self.f == "xor" and self.dim < 2:
             raise ValueError("f=xor needs dim >= 2 (it reads x1 and x2)")
 
-    dim_y = 1
-
-    @property
-    def dim_x(self) -> int:
-        return self.dim
-
     def truths(self) -> dict[str, float]:
         return {**closed_form_truths(self.dim, self.p, self.f), "H(X)": float(self.dim)}
 
     @property
     def mutual_information(self) -> float:
         return self.truths()["I(X;Y)"]
-
-    @property
-    def entropy_x(self) -> float:
-        return float(self.dim)
 
     @property
     def entropy_y(self) -> float:

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from scipy import integrate, stats
 
-from mibench.tasks.base import Task, check_range
+from mibench.tasks.base import UniformBitsToLabel, check_range
 
 
 NOISY_QUANTITY = "I(X+Z;Y), sigma2={sigma2!r}"  # how the stored table names the per-bit value
@@ -39,7 +39,7 @@ def binary_gaussian_channel_bits(sigma2: float) -> float:
     return 1.0 - sum(parts)
 
 
-class LayerCodes(Task):
+class LayerCodes(UniformBitsToLabel):
     name = "layer_codes"
     params = {"dim": 4}
     summary = "+-1 codes of a uniform dim-bit label (a deterministic layer); with noise sigma2: dim x BPSK capacity"
@@ -50,18 +50,8 @@ class LayerCodes(Task):
     def _validate(self) -> None:
         check_range("dim", self.dim, 1, 62, integer=True)
 
-    dim_y = 1
-
-    @property
-    def dim_x(self) -> int:
-        return self.dim
-
     @property
     def mutual_information(self) -> float:
-        return float(self.dim)
-
-    @property
-    def entropy_x(self) -> float:
         return float(self.dim)
 
     @property

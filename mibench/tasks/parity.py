@@ -12,10 +12,10 @@ from typing import Iterable
 
 import numpy as np
 
-from mibench.tasks.base import Task, binary_entropy, check_range
+from mibench.tasks.base import UniformBitsToLabel, binary_entropy, check_range
 
 
-class Parity(Task):
+class Parity(UniformBitsToLabel):
     name = "parity"
     params = {"dim": 2, "noise": 0.0}
     summary = "Y = parity of dim uniform bits, flipped w.p. noise: pure synergy"
@@ -24,19 +24,9 @@ class Parity(Task):
         check_range("dim", self.dim, 1, math.inf, integer=True)
         check_range("noise", self.noise, 0.0, 0.5)
 
-    dim_y = 1
-
-    @property
-    def dim_x(self) -> int:
-        return self.dim
-
     @property
     def mutual_information(self) -> float:
         return 1.0 - binary_entropy(self.noise)
-
-    @property
-    def entropy_x(self) -> float:
-        return float(self.dim)
 
     @property
     def entropy_y(self) -> float:
