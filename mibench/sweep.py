@@ -32,26 +32,26 @@ _MAX_SOLO_DEATHS = 2  # a group that kills a worker this often on its own is rec
 def run_group(group: Group, device: str = "cpu") -> list[dict[str, Any]]:
     """Estimate every seed of one group (batched where possible); one row per seed."""
     task = get_task(group.task_name, **dict(group.task_params))
-    base = _base_row(group, task, device)
+    estimator = parse_spec(group.estimator)
+    base = _base_row(group, task, estimator, device)
     per_call = max(1, _MAX_ELEMENTS // max(1, group.n * (task.dim_x + task.dim_y)))
     rows = []
     for start in range(0, len(group.seeds), per_call):
-        rows += _run_seeds(group, task, group.seeds[start : start + per_call], device, base)
+        rows += _run_seeds(group, task, estimator, group.seeds[start : start + per_call], device, base)
     return rows
 
 
-def _base_row(group: Group, task: Any, device: str) -> dict[str, Any]:
+def _base_row(group: Group, task: Any, estimator: Any, device: str) -> dict[str, Any]:
     return {
         "estimator": group.estimator, "family": group.family, "task_id": group.task_id,
         "task_params": dict(group.task_params), "n": group.n, "d": group.d, "bins": group.bins,
-        "truth": parse_spec(group.estimator).target(task), "joint_entropy": task.joint_entropy, "device": device, "version": __version__,
+        "truth": estimator.target(task), "joint_entropy": task.joint_entropy, "device": device, "version": __version__,
     }
 
 
-def _run_seeds(group: Group, task: Any, seeds: tuple[int, ...], device: str, base: dict) -> list[dict[str, Any]]:
+def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], device: str, base: dict) -> list[dict[str, Any]]:
     t0 = time.perf_counter()
     try:
-        estimator = parse_spec(group.estimator)
         xs, ys = task.sample_seeds(group.n, seeds)
         if device != "cpu":
             import torch
@@ -69,7 +69,7 @@ def _run_seeds(group: Group, task: Any, seeds: tuple[int, ...], device: str, bas
         ]
     except Exception as exc:  # noqa: BLE001 - a failing estimator is data, not a crash
         if len(seeds) > 1:  # isolate the failing seed(s)
-            return [row for s in seeds for row in _run_seeds(group, task, (s,), device, base)]
+            return [row for s in seeds for row in _run_seeds(group, task, estimator, (s,), device, base)]
         seconds = time.perf_counter() - t0
         return [{**base, "seed": seeds[0], "estimate": None, "seconds": seconds, "ok": False,
                  "error": f"{type(exc).__name__}: {exc}", "warning": None}]
@@ -189,7 +189,7 @@ def _submit_ignoring_interrupts(pool: cf.ProcessPoolExecutor, work: Callable, gr
 
 
 def _dead_worker_rows(group: Group, device: str) -> list[dict[str, Any]]:
-    base = _base_row(group, get_task(group.task_name, **dict(group.task_params)), device)
+    base = _base_row(group, get_task(group.task_name, **dict(group.task_params)), parse_spec(group.estimator), device)
     error = f"worker process died (out of memory or killed) on each of {_MAX_SOLO_DEATHS} attempts on its own"
     return [{**base, "seed": s, "estimate": None, "seconds": 0.0, "ok": False, "error": error, "warning": None} for s in group.seeds]
 
