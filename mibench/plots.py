@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from mibench.regimes import REGIMES  # noqa: E402
+from mibench.regimes import REGIMES, frontier_axis  # noqa: E402
 
 COLOURS = {"reliable": "#3b9a57", "biased": "#f2a93b", "saturated": "#8e3b8f", "unstable": "#9aa5b1", "undefined": "#e6a3a3"}  # not computed (estimator caps) stays white
 
@@ -34,8 +34,7 @@ def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path)
     curve where the frontier's axis (the joint entropy H(X,Y) where the family
     states one, else the truth I(X;Y)) equals log2 N: the plug-in ceiling."""
     data = regimes[regimes["family"] == family]
-    joint = data["joint_entropy"].notna().all()
-    level_column, level_name = ("joint_entropy", "H(X,Y)") if joint else ("truth", "I(X;Y)")
+    level_column, level_name = frontier_axis(data)
     specs = sorted(data["estimator"].unique())
     fig, axes = _panels(len(specs))
     cmap = ListedColormap([COLOURS[r] for r in REGIMES])

@@ -76,12 +76,18 @@ def _regime(row: object, tol: dict[str, float]) -> str:
     return "biased"
 
 
+def frontier_axis(groups: pd.DataFrame) -> tuple[str, str]:
+    """(column, name) of the frontier's axis for these groups: the joint entropy where
+    every group states one, else the truth I(X;Y)."""
+    return ("joint_entropy", "H(X,Y)") if groups["joint_entropy"].notna().all() else ("truth", "I(X;Y)")
+
+
 def frontiers(regimes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-N frontier points and the fitted line per estimator x family x bins."""
     points = []
     for (est, fam, bins, n), g in regimes.groupby(["estimator", "family", "bins", "n"], sort=True):
-        axis = "H(X,Y)" if g["joint_entropy"].notna().all() else "I(X;Y)"
-        top, _ = _last_reliable(g, "joint_entropy" if axis == "H(X,Y)" else "truth")
+        column, axis = frontier_axis(g)
+        top, _ = _last_reliable(g, column)
         d_max, all_reliable = _last_reliable(g, "d")
         points.append({"estimator": est, "family": fam, "bins": bins, "n": n, "axis": axis, "max": top,
                        "margin": math.log2(n) - top if axis == "H(X,Y)" else math.nan,

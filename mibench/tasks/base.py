@@ -145,8 +145,9 @@ class Task:
             out["H(X)"] = self.entropy_x
         if self.entropy_y is not None:
             out["H(Y)"] = self.entropy_y
-        if self.joint_entropy is not None:
-            out["H(X,Y)"] = self.joint_entropy
+        joint = self.joint_entropy
+        if joint is not None:
+            out["H(X,Y)"] = joint
         return out
 
     def sample(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
