@@ -1,10 +1,15 @@
-"""Input checks shared by every estimator.
+"""Checks shared by estimators, tasks and suites.
 
-Turns user arrays into torch tensors of shape ``(b, n, d)`` on one device, checks
-them, and turns the ``(b,)`` result back into the form the user passed in.
+- Parameter values (:func:`check_range`, :func:`check_choice`, :func:`check_bool`,
+  :func:`check_pair`): one wording everywhere, naming the parameter, its valid values
+  and what was given.
+- Data: :func:`prepare` turns user arrays into torch tensors of shape ``(b, n, d)`` on
+  one device, checks them, and turns the ``(b,)`` result back into the form the user
+  passed in; :func:`check_codes` for estimators that take integer codes.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -12,6 +17,62 @@ import numpy as np
 import torch
 
 
+# -- parameter values ----------------------------------------------------------------
+def _is_number(value: Any, integer: bool) -> bool:
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    return isinstance(value, kinds) and not isinstance(value, bool)
+
+
+def range_problem(value: Any, lo: float, hi: float = math.inf, *, integer: bool = False,
+                  open_lo: bool = False, open_hi: bool = False) -> str | None:
+    """What is wrong with ``value`` for the range, e.g. ``"must be an integer >= 1; got 0"``,
+    or None when it is fine. Half-open ranges read as inequalities."""
+    fine = _is_number(value, integer) and not (isinstance(value, float) and math.isnan(value))
+    if fine:
+        fine = (value > lo if open_lo else value >= lo) and (value < hi if open_hi else value <= hi)
+    if fine:
+        return None
+    kind = "an integer" if integer else "a number"
+    if math.isinf(hi):
+        allowed = f"{'>' if open_lo else '>='} {lo:g}"
+    else:
+        allowed = f"in {'(' if open_lo else '['}{lo:g}, {hi:g}{')' if open_hi else ']'}"
+    return f"must be {kind} {allowed}; got {value!r}"
+
+
+def _prefix(owner: str) -> str:
+    return f"{owner}: " if owner else ""
+
+
+def check_range(name: str, value: Any, lo: float, hi: float = math.inf, *, integer: bool = False,
+                open_lo: bool = False, open_hi: bool = False, owner: str = "") -> None:
+    """Raise ValueError naming the parameter (and its owner) and its valid range."""
+    problem = range_problem(value, lo, hi, integer=integer, open_lo=open_lo, open_hi=open_hi)
+    if problem:
+        raise ValueError(f"{_prefix(owner)}{name} {problem}")
+
+
+def check_choice(name: str, value: Any, choices: Sequence[Any], owner: str = "") -> None:
+    if isinstance(value, bool) or value not in choices:  # True == 1 must not pass for 1
+        raise ValueError(f"{_prefix(owner)}{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+
+
+def check_bool(name: str, value: Any, owner: str = "") -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{_prefix(owner)}{name} must be True or False; got {value!r}")
+
+
+def check_pair(name: str, value: Any, owner: str = "") -> tuple[float, float]:
+    """A ``(lo, hi)`` pair of finite numbers with lo < hi, returned as floats."""
+    ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_number(v, False) for v in value)
+    if ok:
+        lo, hi = float(value[0]), float(value[1])
+        if math.isfinite(lo) and math.isfinite(hi) and lo < hi:
+            return lo, hi
+    raise ValueError(f"{_prefix(owner)}{name} must be a pair (lo, hi) of finite numbers with lo < hi; got {value!r}")
+
+
+# -- data ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Prepared:
     """Validated inputs: each variable as a ``(b, n, d)`` tensor on one device."""

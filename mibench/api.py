@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mibench.estimators.base import Estimator
+from mibench.interface import Estimator
 from mibench.registry import make_estimator
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import json
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -106,9 +107,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 def _estimate_on_task(args: argparse.Namespace) -> int:
     """I(X;Y) on ``--seeds`` samples of a task, beside its exact truth, with the
     regime the map would give this (estimator, task, N)."""
-    import pandas as pd
-
-    from mibench.regimes import classify
+    from mibench._version import __version__
+    from mibench.map.cells import Cell, cells_frame
+    from mibench.map.regimes import classify
+    from mibench.map.sweep import declared_ceiling
     from mibench.tasks import parse_task
 
     if any(v is not None for v in (args.x, args.y, args.z)):
@@ -123,11 +125,12 @@ def _estimate_on_task(args: argparse.Namespace) -> int:
                          f"(tasks that do: {', '.join(n for n, c in TASKS.items() if c.noisy_truth)})")
     values = api.mutual_information(*task.sample_seeds(args.n, range(args.seeds)), estimator=estimator)
     values = np.asarray(values, dtype=float).reshape(-1)
-    cells = pd.DataFrame({
-        "estimator": estimator.spec, "family": task.name, "task_id": task.id, "n": args.n, "d": task.dim_x, "bins": 0,
-        "seed": range(args.seeds), "estimate": values, "truth": truth, "ok": True,
-        "joint_entropy": task.joint_entropy,
-    })
+    ceiling = declared_ceiling(estimator, args.n)
+    cells = cells_frame(
+        Cell(estimator.spec, task.name, task.id, task.get_params(), args.n, task.dim_x, None, seed, float(value), truth,
+             task.joint_entropy, ceiling, math.nan, "cpu", True, None, None, __version__)
+        for seed, value in enumerate(values)
+    )
     verdict = classify(cells).iloc[0]
     if args.json:
         print(json.dumps({"estimator": estimator.spec, "task": task.id, "n": args.n, "bits": values.tolist(),
@@ -142,8 +145,8 @@ def _estimate_on_task(args: argparse.Namespace) -> int:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from mibench.maps import run_map
-    from mibench.regimes import describe_fit
+    from mibench.map.report import run_map
+    from mibench.map.regimes import describe_fit
 
     client = None
     if args.scheduler:

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from mibench.estimators.base import Estimator
+from mibench.interface import Estimator
 from mibench.estimators.discrete import DiscreteEstimator
 from mibench.estimators.binning import Binned
 from mibench.estimators.kernel import KolchinskyTracey

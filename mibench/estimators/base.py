@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Sequence
 import torch
 
 from mibench._validate import Prepared, prepare
+from mibench.spec import format_call
 
 # A quantity is a signed sum of joint entropies of subsets of the variables.
 Terms = Sequence[tuple[int, tuple[int, ...]]]
@@ -24,28 +25,10 @@ CONDITIONAL_MUTUAL_INFORMATION: Terms = ((1, (0, 2)), (1, (1, 2)), (-1, (0, 1, 2
 LN2 = math.log(2.0)
 
 
-def format_value(value: Any) -> str:
-    """Canonical text of a parameter value inside a spec string."""
-    if isinstance(value, Estimator):
-        return value.spec
-    if isinstance(value, bool) or value is None:
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return value if value.isidentifier() else repr(value)
-    if isinstance(value, (tuple, list)):
-        inner = ", ".join(format_value(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    raise TypeError(f"cannot put a {type(value).__name__} into a spec string")
-
-
-class Estimator:
-    """Base class. Subclasses set ``name``, ``params`` (name -> default, in the
-    order they appear in the spec), ``summary`` and ``reference``, and implement
-    :meth:`_estimate`.
+class BaseEstimator:
+    """Shared implementation of the estimator contract (:class:`mibench.interface.Estimator`).
+    Subclasses set ``name``, ``params`` (name -> default, in the order they appear in
+    the spec), ``summary`` and ``reference``, and implement :meth:`_estimate`.
 
     The constructor only stores parameters; values are checked when estimating.
     """
@@ -79,9 +62,7 @@ class Estimator:
     @property
     def spec(self) -> str:
         """Canonical string of this configured estimator, e.g. ``nsb(K=1024)``."""
-        positional, items = self._spec_items()
-        parts = [format_value(v) for v in positional] + [f"{k}={format_value(v)}" for k, v in items]
-        return f"{self.name}({', '.join(parts)})" if parts else self.name
+        return format_call(self.name, *self._spec_items())
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.spec == other.spec  # type: ignore[union-attr]

@@ -23,9 +23,24 @@ from typing import Any, Sequence
 
 import torch
 
-from mibench._validate import Prepared, check_codes
-from mibench.estimators.base import Estimator, Terms
-from mibench.estimators.discrete import DiscreteEstimator
+from mibench._validate import Prepared, check_codes, check_pair, check_range
+from mibench.estimators.base import BaseEstimator, Terms
+from mibench.estimators.discrete import (
+    ChaoShen,
+    DiscreteEstimator,
+    Grassberger,
+    Jackknife,
+    JamesStein,
+    MillerMadow,
+    PlugIn,
+)
+from mibench.estimators.nsb import NSB
+from mibench.spec import instantiate, parse_call
+
+#: The discrete estimators a binned estimator can put behind its discretizer.
+DISCRETE: dict[str, type[DiscreteEstimator]] = {
+    cls.name: cls for cls in (PlugIn, MillerMadow, Jackknife, Grassberger, ChaoShen, JamesStein, NSB)
+}
 
 RULES = ("fixed", "uniform", "width", "quantile")
 _RULE_PARAMS = {"fixed": ("bins", "range"), "uniform": ("bins",), "width": ("width",), "quantile": ("bins",)}
@@ -98,7 +113,7 @@ def _as_float(value: Any) -> Any:
         return value
 
 
-class Binned(Estimator):
+class Binned(BaseEstimator):
     """A discretizer in front of a discrete estimator (values in bits).
 
     ``binned(plugin, rule=uniform, bins=30)``: bin each float variable by ``rule``,
@@ -114,13 +129,15 @@ class Binned(Estimator):
     @property
     def inner(self) -> DiscreteEstimator:
         """The discrete estimator applied after binning."""
-        from mibench.registry import make_estimator
-
-        inner = make_estimator(self._params["discrete"])
+        inner = self._params["discrete"]
+        if isinstance(inner, str):
+            call = parse_call(inner, kind="estimator", example="binned(plugin, rule=uniform, bins=30)", nested=True)
+            inner = instantiate(call, DISCRETE, kind="estimator", text=inner) if call.name in DISCRETE else call.name
         if not isinstance(inner, DiscreteEstimator):
+            shown = inner.spec if hasattr(inner, "spec") else inner
             raise ValueError(
-                f"binned needs a discrete estimator inside, got {inner.spec!r}; "
-                f"choose one of the discrete estimators, e.g. binned(plugin, rule=uniform, bins=30)"
+                f"binned needs a discrete estimator inside, got {shown!r}; choose one of {', '.join(DISCRETE)}, "
+                "e.g. binned(plugin, rule=uniform, bins=30)"
             )
         return inner
 
@@ -148,19 +165,13 @@ class Binned(Estimator):
                     f"binned: {key}= does not apply to rule={p['rule']} (it uses {', '.join(shown)}); drop it"
                 )
         if "bins" in shown:
-            bins = p["bins"]
-            if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-                raise ValueError(f"binned: bins must be an integer >= 1, got {bins!r}")
+            check_range("bins", p["bins"], 1, integer=True, owner=self.name)
         if p["rule"] == "fixed":
-            rng = p["range"]
-            if not (isinstance(rng, (tuple, list)) and len(rng) == 2 and float(rng[0]) < float(rng[1])):
-                raise ValueError(f"binned: range must be a pair (lo, hi) with lo < hi, got {rng!r}")
+            check_pair("range", p["range"], owner=self.name)
         if p["rule"] == "width":
-            w = p["width"]
-            if w is None:
+            if p["width"] is None:
                 raise ValueError("binned: rule=width needs a bin width, e.g. width=0.5")
-            if isinstance(w, bool) or not isinstance(w, (int, float)) or not w > 0:
-                raise ValueError(f"binned: width must be a number > 0, got {w!r}")
+            check_range("width", p["width"], 0, open_lo=True, owner=self.name)
         self.inner.check_params(n_variables)
 
     def _estimate(self, prepared: Prepared, names: list[str], terms: Terms) -> torch.Tensor:

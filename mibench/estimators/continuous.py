@@ -6,7 +6,7 @@ those where the estimator defines them.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 
@@ -17,27 +17,12 @@ from mibench.estimators.base import (
     ENTROPY,
     LN2,
     MUTUAL_INFORMATION,
-    Estimator,
+    BaseEstimator,
     Terms,
 )
 
 
-def check_int(name: str, value: Any, lo: int, owner: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise ValueError(f"{owner}: {name} must be an integer >= {lo}, got {value!r}")
-
-
-def check_bool(name: str, value: Any, owner: str) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
-
-
-def check_positive(name: str, value: Any, owner: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{owner}: {name} must be a number > 0, got {value!r}")
-
-
-class ContinuousEstimator(Estimator):
+class ContinuousEstimator(BaseEstimator):
     """Base of estimators on real-valued samples. Subclasses implement ``_entropy``
     and/or ``_mutual_information`` on one ``(n, d)`` float64 tensor per variable,
     returning nats as a 0-d tensor."""

@@ -13,9 +13,9 @@ from typing import Any, ClassVar, Sequence
 
 import torch
 
-from mibench._validate import Prepared, check_codes
+from mibench._validate import Prepared, check_codes, check_range
 from mibench.core.counting import Counts, joint_counts, pattern_ids, segment_sum
-from mibench.estimators.base import LN2, Estimator, Terms
+from mibench.estimators.base import LN2, BaseEstimator, Terms
 
 
 def _xlogx(c: torch.Tensor) -> torch.Tensor:
@@ -23,7 +23,7 @@ def _xlogx(c: torch.Tensor) -> torch.Tensor:
     return torch.where(c > 0, c * torch.log(torch.clamp(c, min=1)), torch.zeros_like(c))
 
 
-class DiscreteEstimator(Estimator):
+class DiscreteEstimator(BaseEstimator):
     """An estimator that sees data only through the counts of distinct patterns."""
 
     #: True when the estimator takes a support size ``K``: an int (every variable has
@@ -66,8 +66,7 @@ class DiscreteEstimator(Estimator):
                 "give one support size per variable, or one int for all"
             )
         for k in sizes:
-            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-                raise ValueError(f"{self.name}: support size K must be a positive integer, got {k!r}")
+            check_range("support size K", k, 1, integer=True, owner=self.name)
 
     # -- estimation ------------------------------------------------------------
     def _estimate(self, prepared: Prepared, names: list[str], terms: Terms) -> torch.Tensor:

@@ -22,9 +22,9 @@ from typing import Any
 
 import torch
 
-from mibench._validate import Prepared
+from mibench._validate import Prepared, check_bool, check_choice, check_range
 from mibench.estimators.base import LN2, MUTUAL_INFORMATION, Terms
-from mibench.estimators.continuous import ContinuousEstimator, check_bool, check_positive
+from mibench.estimators.continuous import ContinuousEstimator
 
 _CHUNK_ELEMENTS = 1 << 23
 
@@ -54,7 +54,7 @@ class KDE(ContinuousEstimator):
     reference = "Scott (1992) Multivariate Density Estimation; GIB paper's KDE check"
 
     def check_params(self, n_variables: int) -> None:
-        check_bool("leave_one_out", self._params["leave_one_out"], self.name)
+        check_bool("leave_one_out", self._params["leave_one_out"], owner=self.name)
 
     def ceiling(self, n: int) -> float:
         return math.inf
@@ -81,9 +81,8 @@ class KolchinskyTracey(ContinuousEstimator):
     rejects_constant_columns = False  # the added noise makes every column non-degenerate
 
     def check_params(self, n_variables: int) -> None:
-        check_positive("sigma2", self._params["sigma2"], self.name)
-        if self._params["bound"] not in ("upper", "lower"):
-            raise ValueError(f"{self.name}: bound must be 'upper' or 'lower', got {self._params['bound']!r}")
+        check_range("sigma2", self._params["sigma2"], 0, open_lo=True, owner=self.name)
+        check_choice("bound", self._params["bound"], ("upper", "lower"), owner=self.name)
 
     def ceiling(self, n: int) -> float:
         """log2 n: H(T+Z) - H(Z) and I(T+Z; Y) never exceed it (the j = i term)."""

@@ -23,7 +23,8 @@ import torch
 from scipy import special
 
 from mibench.core.neighbors import count_within, kth_neighbours
-from mibench.estimators.continuous import ContinuousEstimator, check_int
+from mibench._validate import check_choice, check_range
+from mibench.estimators.continuous import ContinuousEstimator
 
 _JITTER_SEED = 20040601
 
@@ -35,10 +36,8 @@ def _digamma_of_counts(counts: torch.Tensor, shift: float) -> torch.Tensor:
 
 class _NeighbourEstimator(ContinuousEstimator):
     def check_params(self, n_variables: int) -> None:
-        check_int("k", self._params["k"], 1, self.name)
-        noise = self._params["noise"]
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
-            raise ValueError(f"{self.name}: noise must be a number >= 0, got {noise!r}")
+        check_range("k", self._params["k"], 1, integer=True, owner=self.name)
+        check_range("noise", self._params["noise"], 0, owner=self.name)
 
     def check_input(self, variables: list[torch.Tensor], names: list[str]) -> None:
         super().check_input(variables, names)
@@ -76,8 +75,7 @@ class KSG(_NeighbourEstimator):
 
     def check_params(self, n_variables: int) -> None:
         super().check_params(n_variables)
-        if self._params["algorithm"] not in (1, 2):
-            raise ValueError(f"ksg: algorithm must be 1 or 2, got {self._params['algorithm']!r}")
+        check_choice("algorithm", self._params["algorithm"], (1, 2), owner=self.name)
 
     def ceiling(self, n: int) -> float:
         """psi(N) - psi(k) (bits): the value when every marginal neighbourhood holds

@@ -20,7 +20,8 @@ import math
 
 import torch
 
-from mibench.estimators.continuous import ContinuousEstimator, check_int, check_positive
+from mibench._validate import check_range
+from mibench.estimators.continuous import ContinuousEstimator
 
 _EMA = 0.01  # MINE's moving-average rate
 
@@ -59,9 +60,9 @@ class _VariationalBound(ContinuousEstimator):
 
     def check_params(self, n_variables: int) -> None:
         for key in ("steps", "batch_size", "hidden"):
-            check_int(key, self._params[key], 2 if key == "batch_size" else 1, self.name)
-        check_positive("lr", self._params["lr"], self.name)
-        check_int("seed", self._params["seed"], 0, self.name)
+            check_range(key, self._params[key], 2 if key == "batch_size" else 1, integer=True, owner=self.name)
+        check_range("lr", self._params["lr"], 0, open_lo=True, owner=self.name)
+        check_range("seed", self._params["seed"], 0, integer=True, owner=self.name)
 
     def check_input(self, variables: list[torch.Tensor], names: list[str]) -> None:
         n, b = variables[0].shape[1], self._params["batch_size"]

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from scipy import special
 
-from mibench.estimators.continuous import ContinuousEstimator, check_bool
+from mibench._validate import check_bool
+from mibench.estimators.continuous import ContinuousEstimator
 
 _CONDITION_LIMIT = 1e12
 
@@ -61,7 +62,7 @@ class ParametricGaussian(ContinuousEstimator):
     reference = "Cover & Thomas (2006) ch. 8; bias correction: Ince et al. (2017) Hum. Brain Mapp. 38:1541"
 
     def check_params(self, n_variables: int) -> None:
-        check_bool("bias_correct", self._params["bias_correct"], self.name)
+        check_bool("bias_correct", self._params["bias_correct"], owner=self.name)
 
     def ceiling(self, n: int) -> float:
         return math.inf

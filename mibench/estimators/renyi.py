@@ -16,7 +16,8 @@ import math
 
 import torch
 
-from mibench.estimators.continuous import ContinuousEstimator, check_positive
+from mibench._validate import check_range
+from mibench.estimators.continuous import ContinuousEstimator
 
 
 class MatrixRenyi(ContinuousEstimator):
@@ -27,11 +28,11 @@ class MatrixRenyi(ContinuousEstimator):
     ceiling_is_bound = True
 
     def check_params(self, n_variables: int) -> None:
-        check_positive("alpha", self._params["alpha"], self.name)
+        check_range("alpha", self._params["alpha"], 0, open_lo=True, owner=self.name)
         if self._params["alpha"] == 1:
             raise ValueError(f"{self.name}: alpha must differ from 1 (use e.g. 1.01 to approach Shannon)")
         if self._params["sigma"] is not None:
-            check_positive("sigma", self._params["sigma"], self.name)
+            check_range("sigma", self._params["sigma"], 0, open_lo=True, owner=self.name)
 
     def ceiling(self, n: int) -> float:
         """log2 n: the entropy of A = I/n, the largest any trace-one Gram matrix reaches."""

@@ -9,6 +9,7 @@ run resumes; an estimator that raises becomes error rows, never a crash.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import math
 import multiprocessing
 import signal
 import time
@@ -19,37 +20,49 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mibench import __version__
+from mibench._version import __version__
+from mibench.map.cells import Cell
+from mibench.map.store import Store
+from mibench.map.suite import Group, Suite, cell_count
 from mibench.registry import parse_spec
-from mibench.store import Store
-from mibench.suite import Group, Suite, cell_count
 from mibench.tasks import get_task
 
 _MAX_ELEMENTS = 40_000_000  # values per batched call; more seeds are split into chunks
 _MAX_SOLO_DEATHS = 2  # a group that kills a worker this often on its own is recorded as failed
 
 
-def run_group(group: Group, device: str = "cpu") -> list[dict[str, Any]]:
-    """Estimate every seed of one group (batched where possible); one row per seed."""
+def run_group(group: Group, device: str = "cpu") -> list[Cell]:
+    """Estimate every seed of one group (batched where possible); one cell per seed."""
     task = get_task(group.task_name, **dict(group.task_params))
     estimator = parse_spec(group.estimator)
     base = _base_row(group, task, estimator, device)
     per_call = max(1, _MAX_ELEMENTS // max(1, group.n * (task.dim_x + task.dim_y)))
-    rows = []
+    cells = []
     for start in range(0, len(group.seeds), per_call):
-        rows += _run_seeds(group, task, estimator, group.seeds[start : start + per_call], device, base)
-    return rows
+        cells += _run_seeds(group, task, estimator, group.seeds[start : start + per_call], device, base)
+    return cells
+
+
+def declared_ceiling(estimator: Any, n: int) -> float | None:
+    """The estimator's ceiling (bits) at n samples, None where it declares none."""
+    try:
+        value = float(estimator.ceiling(n))
+    except (NotImplementedError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _base_row(group: Group, task: Any, estimator: Any, device: str) -> dict[str, Any]:
+    """The fields every cell of the group shares."""
     return {
         "estimator": group.estimator, "family": group.family, "task_id": group.task_id,
         "task_params": dict(group.task_params), "n": group.n, "d": group.d, "bins": group.bins,
-        "truth": estimator.target(task), "joint_entropy": task.joint_entropy, "device": device, "version": __version__,
+        "truth": estimator.target(task), "joint_entropy": task.joint_entropy,
+        "ceiling": declared_ceiling(estimator, group.n), "device": device, "version": __version__,
     }
 
 
-def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], device: str, base: dict) -> list[dict[str, Any]]:
+def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], device: str, base: dict) -> list[Cell]:
     t0 = time.perf_counter()
     try:
         xs, ys = task.sample_seeds(group.n, seeds)
@@ -64,15 +77,15 @@ def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], 
         note = "; ".join(sorted({str(w.message) for w in caught})) or None
         seconds = (time.perf_counter() - t0) / len(seeds)
         return [
-            {**base, "seed": s, "estimate": float(v), "seconds": seconds, "ok": True, "error": None, "warning": note}
+            Cell(**base, seed=s, estimate=float(v), seconds=seconds, ok=True, error=None, warning=note)
             for s, v in zip(seeds, values)
         ]
     except Exception as exc:  # noqa: BLE001 - a failing estimator is data, not a crash
         if len(seeds) > 1:  # isolate the failing seed(s)
             return [row for s in seeds for row in _run_seeds(group, task, estimator, (s,), device, base)]
         seconds = time.perf_counter() - t0
-        return [{**base, "seed": seeds[0], "estimate": None, "seconds": seconds, "ok": False,
-                 "error": f"{type(exc).__name__}: {exc}", "warning": None}]
+        return [Cell(**base, seed=seeds[0], estimate=None, seconds=seconds, ok=False,
+                     error=f"{type(exc).__name__}: {exc}", warning=None)]
 
 
 def pending_groups(suite: Suite, store: Store) -> list[Group]:
@@ -108,11 +121,11 @@ def run_sweep(
     bar = _progress_bar(total, progress, suite.name)
     t0 = time.perf_counter()
 
-    def record(group: Group, rows: list[dict[str, Any]]) -> None:
-        store.write(rows)
-        stats["cells_run"] += len(rows)
-        stats["errors"] += sum(not r["ok"] for r in rows)
-        bar.update(len(rows))
+    def record(group: Group, cells: list[Cell]) -> None:
+        store.write(cells)
+        stats["cells_run"] += len(cells)
+        stats["errors"] += sum(not c.ok for c in cells)
+        bar.update(len(cells))
         bar.set_postfix(errors=stats["errors"], refresh=False)
         if on_group is not None:
             on_group(group)
@@ -188,10 +201,10 @@ def _submit_ignoring_interrupts(pool: cf.ProcessPoolExecutor, work: Callable, gr
         signal.signal(signal.SIGINT, previous)
 
 
-def _dead_worker_rows(group: Group, device: str) -> list[dict[str, Any]]:
+def _dead_worker_rows(group: Group, device: str) -> list[Cell]:
     base = _base_row(group, get_task(group.task_name, **dict(group.task_params)), parse_spec(group.estimator), device)
     error = f"worker process died (out of memory or killed) on each of {_MAX_SOLO_DEATHS} attempts on its own"
-    return [{**base, "seed": s, "estimate": None, "seconds": 0.0, "ok": False, "error": error, "warning": None} for s in group.seeds]
+    return [Cell(**base, seed=s, estimate=None, seconds=0.0, ok=False, error=error, warning=None) for s in group.seeds]
 
 
 def _run_dask(todo: list[Group], device: str, client: Any, record: Callable) -> None:

@@ -1,32 +1,35 @@
-"""Regenerate (or check) the stored ground-truth tables.
+"""Regenerate (or check) the stored ground-truth tables and their provenance.
 
-    python -m mibench.ground_truth.regenerate          # rewrite the CSV tables
+    python -m mibench.ground_truth.regenerate          # rewrite the CSV tables and provenance.json
     python -m mibench.ground_truth.regenerate --check  # recompute, compare, exit 1 on disagreement
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import datetime
 import io
 import json
 import sys
 from importlib import resources
 from typing import Any, Iterator
 
-from mibench.ground_truth import COLUMNS, read_table
+from mibench._version import __version__
+from mibench.ground_truth import COLUMNS, PROVENANCE, read_table
 from mibench.tasks.force_to_1 import ForceToOne, enumerate_truths
 from mibench.tasks.layer_codes import NOISY_QUANTITY, LayerCodes, binary_gaussian_channel_bits
 from mibench.tasks.quantized import QuantizedGaussian, discretized_truths
 
 COMMAND = "python -m mibench.ground_truth.regenerate"
+QUANTIZED_AXES = {"activation, range": (("tanh", (-1.0, 1.0)), ("identity", (-3.0, 3.0))), "bins": (2, 10, 30),
+                  "rho": (0.0, 0.5, 0.9, 0.99)}
 QUANTIZED_GRID = [
-    (rho, bins, rng, act)
-    for act, rng in (("tanh", (-1.0, 1.0)), ("identity", (-3.0, 3.0)))
-    for bins in (2, 10, 30)
-    for rho in (0.0, 0.5, 0.9, 0.99)
+    (rho, bins, rng, act) for act, rng in QUANTIZED_AXES["activation, range"] for bins in QUANTIZED_AXES["bins"]
+    for rho in QUANTIZED_AXES["rho"]
 ]
 LAYER_SIGMA2 = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
-FORCE_GRID = [(dim, p, f) for f in ("x1", "xor", "parity") for dim in (2, 3, 4, 6, 8, 12) for p in (0.1, 0.5, 0.9)]
+FORCE_AXES = {"f": ("x1", "xor", "parity"), "dim": (2, 3, 4, 6, 8, 12), "p": (0.1, 0.5, 0.9)}
+FORCE_GRID = [(dim, p, f) for f in FORCE_AXES["f"] for dim in FORCE_AXES["dim"] for p in FORCE_AXES["p"]]
 
 
 def quantized_rows() -> Iterator[dict[str, Any]]:
@@ -66,6 +69,22 @@ def _row(task_id: str, quantity: str, value: float, method: str, error: float, p
 
 
 GENERATORS = {"quantized_gaussian.csv": quantized_rows, "force_to_1.csv": force_rows, "layer_codes.csv": layer_rows}
+METHODS = {
+    "quantized_gaussian.csv": {
+        "method": "composite Gauss-Legendre quadrature of the binned bivariate normal (96 nodes per cell; "
+                  "error bound = change from 48 nodes)",
+        "grid": {**QUANTIZED_AXES, "dim": 1},
+    },
+    "force_to_1.csv": {
+        "method": "exact enumeration of the 2**dim x (dim + 1) outcomes of (X, N)",
+        "grid": FORCE_AXES,
+    },
+    "layer_codes.csv": {
+        "method": "adaptive quadrature (scipy.integrate.quad) of the binary-input Gaussian channel, split at the "
+                  "decision boundary",
+        "grid": {"sigma2": LAYER_SIGMA2, "dim": 1},
+    },
+}
 
 
 def render(rows: Iterator[dict[str, Any]]) -> str:
@@ -89,6 +108,12 @@ def disagreements(name: str) -> list[str]:
     return problems
 
 
+def provenance() -> dict[str, Any]:
+    """What each table holds, how it was computed, when and by which command."""
+    today = datetime.date.today().isoformat()
+    return {name: {**METHODS[name], "generated": today, "mibench": __version__, "command": COMMAND} for name in GENERATORS}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
@@ -103,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         with open(str(path), "w") as fh:
             fh.write(render(generate()))
         print(f"wrote {path}")
+    path = folder.joinpath(PROVENANCE)
+    with open(str(path), "w") as fh:
+        fh.write(json.dumps(provenance(), indent=1) + "\n")  # tuples become JSON lists
+    print(f"wrote {path}")
     return 0
 
 

@@ -19,9 +19,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from mibench.estimators.base import Estimator
+from mibench._validate import range_problem
 from mibench.estimators.binning import RULES, Binned
 from mibench.estimators.discrete import DiscreteEstimator
+from mibench.interface import Estimator
 from mibench.registry import parse_spec
 from mibench.tasks import TASKS, get_task
 
@@ -30,10 +31,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-TOP_KEYS = ("name", "description", "seeds", "n", "d", "bins", "binning_rule", "device", "tolerances", "estimators", "tasks")
+TOP_KEYS = ("name", "description", "seeds", "n", "d", "bins", "binning", "device", "tolerances", "estimators", "tasks")
 TOLERANCES = {"abs_tol": 0.1, "rel_tol": 0.05, "std_tol": 0.05, "delta": 0.1}
-TASK_KEYS = ("name", "label", "d_means", "params", "binning")
+TASK_KEYS = ("name", "family", "d_label", "params", "binning")
 ESTIMATOR_KEYS = ("spec", "max_n", "max_d")  # the limits keep O(n^2)/O(n^3) estimators affordable
+BINNING_KEYS = ("rule", "range", "width")
+RENAMED = {"label": "family", "d_means": "d_label", "binning_rule": "binning = { rule = ... }"}
 BUILTIN = ("quick", "default", "full")
 
 
@@ -43,7 +46,8 @@ class SuiteError(ValueError):
 
 @dataclass(frozen=True)
 class Group:
-    """All seeds of one (estimator, task, N, D, bins): one batched estimator call."""
+    """All seeds of one (estimator, task, N): one batched estimator call. ``bins`` is
+    the bin count of a binned estimator (also in its spec), None when it does not bin."""
 
     estimator: str
     family: str
@@ -52,18 +56,19 @@ class Group:
     task_id: str
     n: int
     d: int
-    bins: int  # 0: not binned
+    bins: int | None
     seeds: tuple[int, ...]
 
-    def keys(self) -> list[tuple[str, str, int, int, int]]:
-        return [(self.estimator, self.task_id, self.n, self.bins, s) for s in self.seeds]
+    def keys(self) -> list[tuple[str, str, int, int]]:
+        """The cell keys (:data:`mibench.map.cells.KEY`) of the group's seeds."""
+        return [(self.estimator, self.task_id, self.n, s) for s in self.seeds]
 
 
 @dataclass
 class TaskEntry:
     name: str
-    label: str
-    d_means: str
+    family: str
+    d_label: str
     params: dict[str, Any]
     binning: dict[str, Any]
 
@@ -77,7 +82,7 @@ class Suite:
     n: tuple[int, ...]
     d: tuple[int, ...]
     bins: tuple[int, ...]
-    binning_rule: str
+    binning: dict[str, Any]
     device: str
     tolerances: dict[str, float]
     estimators: list[Estimator]
@@ -86,7 +91,8 @@ class Suite:
     groups: list[Group] = field(default_factory=list)
 
     def d_label(self, family: str) -> str:
-        return next((t.d_means for t in self.tasks if t.label == family), "D")
+        """What the grid dimension D means for this family (the heatmaps' vertical axis)."""
+        return next((t.d_label for t in self.tasks if t.family == family), "D")
 
 
 # -- expressions of the grid -------------------------------------------------------
@@ -120,7 +126,7 @@ def resolve(value: Any, d: int, b: int) -> Any:
 def suite_path(name_or_path: str) -> Path:
     """A built-in suite name (quick, default, full) or a path to a TOML file."""
     if name_or_path in BUILTIN:
-        return Path(str(resources.files("mibench.suites").joinpath(f"{name_or_path}.toml")))
+        return Path(str(resources.files("mibench.map.suites").joinpath(f"{name_or_path}.toml")))
     path = Path(name_or_path)
     if not path.is_file():
         raise SuiteError(f"no suite {name_or_path!r}: not a built-in suite ({', '.join(BUILTIN)}) and no such file")
@@ -139,9 +145,12 @@ def load_suite(name_or_path: str = "default") -> Suite:
     def fail(key: str, why: str) -> SuiteError:
         return SuiteError(f"{where}: {key}: {why}")
 
-    unknown = sorted(set(raw) - set(TOP_KEYS))
-    if unknown:
-        raise fail(unknown[0], f"unknown key; valid keys: {', '.join(TOP_KEYS)}")
+    def unknown_keys(table: dict, valid: tuple[str, ...], prefix: str = "") -> None:
+        for key in sorted(set(table) - set(valid)):
+            hint = f"renamed to {RENAMED[key]}" if key in RENAMED else f"unknown key; valid keys: {', '.join(valid)}"
+            raise fail(prefix + key, hint)
+
+    unknown_keys(raw, TOP_KEYS)
 
     def int_grid(key: str, minimum: int, default: list[int] | None = None) -> tuple[int, ...]:
         values = raw.get(key, default)
@@ -150,8 +159,9 @@ def load_suite(name_or_path: str = "default") -> Suite:
         if not isinstance(values, list) or not values:
             raise fail(key, "must be a non-empty list of integers")
         for v in values:
-            if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-                raise fail(key, f"every value must be an integer >= {minimum}; got {v!r}")
+            problem = range_problem(v, minimum, integer=True)
+            if problem:
+                raise fail(key, f"every value {problem}")
         return tuple(sorted(set(values)))
 
     seeds_raw = raw.get("seeds", 10)
@@ -164,20 +174,18 @@ def load_suite(name_or_path: str = "default") -> Suite:
     n = int_grid("n", 2)
     d = int_grid("d", 1)
     bins = int_grid("bins", 1, [30])
-    rule = raw.get("binning_rule", "uniform")
-    if rule not in RULES:
-        raise fail("binning_rule", f"must be one of {', '.join(RULES)}; got {rule!r}")
+    binning = binning_table(raw.get("binning", {}), "binning", fail, unknown_keys)
+    binning.setdefault("rule", "uniform")
 
     tol_raw = raw.get("tolerances", {})
     if not isinstance(tol_raw, dict):
         raise fail("tolerances", "must be a table")
-    bad = sorted(set(tol_raw) - set(TOLERANCES))
-    if bad:
-        raise fail(f"tolerances.{bad[0]}", f"unknown key; valid keys: {', '.join(TOLERANCES)}")
+    unknown_keys(tol_raw, tuple(TOLERANCES), "tolerances.")
     tolerances = {**TOLERANCES, **tol_raw}
     for key, value in tolerances.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise fail(f"tolerances.{key}", f"must be a number >= 0; got {value!r}")
+        problem = range_problem(value, 0)
+        if problem:
+            raise fail(f"tolerances.{key}", problem)
 
     estimators = []
     limits: list[tuple[float, float]] = []
@@ -191,8 +199,9 @@ def load_suite(name_or_path: str = "default") -> Suite:
             raise fail(f"{key}.spec", str(exc)) from None
         for limit in ESTIMATOR_KEYS[1:]:
             value = entry.get(limit, math.inf)
-            if value != math.inf and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise fail(f"{key}.{limit}", f"must be a positive integer; got {value!r}")
+            problem = None if value == math.inf else range_problem(value, 1, integer=True)
+            if problem:
+                raise fail(f"{key}.{limit}", problem)
         limits.append((entry.get("max_n", math.inf), entry.get("max_d", math.inf)))
     if not estimators:
         raise fail("estimators", "empty; name at least one [[estimators]] spec")
@@ -202,21 +211,20 @@ def load_suite(name_or_path: str = "default") -> Suite:
         key = f"tasks[{i}]"
         if not isinstance(entry, dict):
             raise fail(key, "must be a table")
-        extra = sorted(set(entry) - set(TASK_KEYS))
-        if extra:
-            raise fail(f"{key}.{extra[0]}", f"unknown key; valid keys: {', '.join(TASK_KEYS)}")
+        unknown_keys(entry, TASK_KEYS, f"{key}.")
         name = entry.get("name")
         if name not in TASKS:
             raise fail(f"{key}.name", f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}")
-        binning = entry.get("binning", {})
-        if not isinstance(binning, dict) or sorted(set(binning) - {"rule", "range", "width"}):
-            raise fail(f"{key}.binning", "must be a table with keys among rule, range, width")
-        tasks.append(TaskEntry(name, entry.get("label", name), entry.get("d_means", "D"), dict(entry.get("params", {})), binning))
+        task_binning = binning_table(entry.get("binning", {}), f"{key}.binning", fail, unknown_keys)
+        # a task that names its own rule takes its binning table whole: the suite's
+        # range or width may not apply to that rule
+        task_binning = task_binning if "rule" in task_binning else {**binning, **task_binning}
+        tasks.append(TaskEntry(name, entry.get("family", name), entry.get("d_label", "D"), dict(entry.get("params", {})), task_binning))
     if not tasks:
         raise fail("tasks", "empty; name at least one [[tasks]] entry")
-    labels = [t.label for t in tasks]
-    if len(set(labels)) != len(labels):
-        raise fail("tasks", f"labels must be distinct; got {labels} (set label = ... on repeated tasks)")
+    families = [t.family for t in tasks]
+    if len(set(families)) != len(families):
+        raise fail("tasks", f"families must be distinct; got {families} (set family = ... on repeated tasks)")
 
     suite = Suite(
         name=str(raw.get("name", path.stem)),
@@ -226,7 +234,7 @@ def load_suite(name_or_path: str = "default") -> Suite:
         n=n,
         d=d,
         bins=bins,
-        binning_rule=rule,
+        binning=binning,
         device=str(raw.get("device", "cpu")),
         tolerances=tolerances,
         estimators=estimators,
@@ -237,13 +245,23 @@ def load_suite(name_or_path: str = "default") -> Suite:
     return suite
 
 
-def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, rule: str, b: int) -> Estimator | None:
+def binning_table(table: Any, key: str, fail: Any, unknown_keys: Any) -> dict[str, Any]:
+    """A ``binning`` table (rule, range, width), checked; the suite's is the default of each task's."""
+    if not isinstance(table, dict):
+        raise fail(key, f"must be a table with keys among {', '.join(BINNING_KEYS)}")
+    unknown_keys(table, BINNING_KEYS, f"{key}.")
+    if "rule" in table and table["rule"] not in RULES:
+        raise fail(f"{key}.rule", f"must be one of {', '.join(RULES)}; got {table['rule']!r}")
+    return dict(table)
+
+
+def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, b: int) -> Estimator | None:
     """The configured estimator for this task, or None when it does not apply.
 
-    Discrete estimators see continuous tasks through their binned form; tasks whose
-    truth is about binned values (quantized_gaussian) are scored for binning
-    estimators only; label-only estimators need a task with labels as Y, and
-    noise-analytic ones (Kolchinsky-Tracey) a task that knows I(X+Z;Y).
+    Discrete estimators see continuous tasks through their binned form (the task's
+    binning table); tasks whose truth is about binned values (quantized_gaussian) are
+    scored for binning estimators only; label-only estimators need a task with labels
+    as Y, and noise-analytic ones (Kolchinsky-Tracey) a task that knows I(X+Z;Y).
     """
     continuous = task_cls.continuous
     if isinstance(est, Binned):
@@ -253,7 +271,7 @@ def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, rule: str, 
     if isinstance(est, DiscreteEstimator):
         if not continuous:
             return est
-        binning = {"rule": rule, **{k: resolve(v, 0, b) for k, v in entry.binning.items()}}
+        binning = {k: resolve(v, 0, b) for k, v in entry.binning.items()}
         if binning["rule"] in ("uniform", "fixed", "quantile"):
             binning["bins"] = b
         return Binned(discrete=est, **binning)
@@ -264,6 +282,13 @@ def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, rule: str, 
     return est
 
 
+def bins_of(est: Estimator) -> int | None:
+    """The bin count a configured estimator uses, None when it does not bin by count."""
+    if isinstance(est, Binned) and est.get_params()["rule"] != "width":
+        return est.get_params()["bins"]
+    return None
+
+
 def _expand(suite: Suite, fail: Any) -> list[Group]:
     groups = []
     for i, entry in enumerate(suite.tasks):
@@ -271,7 +296,7 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
         for est, (max_n, max_d) in zip(suite.estimators, suite.limits):
             binned_here = cls.continuous and isinstance(est, (Binned, DiscreteEstimator))
             for b in suite.bins if binned_here else (0,):
-                configured = _estimator_for(est, entry, cls, suite.binning_rule, b)
+                configured = _estimator_for(est, entry, cls, b)
                 if configured is None:
                     continue
                 try:
@@ -285,12 +310,11 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
                     except (ValueError, TypeError) as exc:
                         raise fail(f"tasks[{i}].params", f"at D={d}, B={b}: {exc}") from None
                     for n in (n for n in suite.n if n <= max_n):
-                        groups.append(
-                            Group(configured.spec, entry.label, entry.name, tuple(sorted(params.items())), task.id, n, d, b, suite.seeds)
-                        )
-    # Several estimators can reach the same configured spec (e.g. binned forms).
-    unique = list(dict.fromkeys(groups))
-    return unique
+                        groups.append(Group(configured.spec, entry.family, entry.name, tuple(sorted(params.items())),
+                                            task.id, n, d, bins_of(configured), suite.seeds))
+    # Several estimators can reach the same configured spec (e.g. binned forms, or a
+    # width rule that ignores the bins grid).
+    return list(dict.fromkeys(groups))
 
 
 def cell_count(groups: list[Group]) -> int:

@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from mibench.regimes import REGIMES, frontier_axis  # noqa: E402
+from mibench.map.regimes import REGIMES, frontier_axis  # noqa: E402
 
 COLOURS = {"reliable": "#3b9a57", "biased": "#f2a93b", "saturated": "#8e3b8f", "unstable": "#9aa5b1", "undefined": "#e6a3a3"}  # not computed (estimator caps) stays white
 

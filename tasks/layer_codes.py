@@ -19,7 +19,8 @@ import math
 import numpy as np
 from scipy import integrate, stats
 
-from mibench.tasks.base import UniformBitsToLabel, check_range
+from mibench._validate import check_range
+from mibench.tasks.base import UniformBitsToLabel
 
 
 NOISY_QUANTITY = "I(X+Z;Y), sigma2={sigma2!r}"  # how the stored table names the per-bit value

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from mibench.sweep import run_group
+from mibench.map.sweep import run_group
 
 MARKER_DIR = "MIBENCH_TEST_MARKERS"
 
@@ -33,9 +33,9 @@ def slow_group(group, device):
 
 def sweep_until_interrupted(suite_path, out):
     """Run a suite on two slow workers as ``mibench map --jobs 2`` does; exit 130 on Ctrl-C."""
-    from mibench.store import Store
-    from mibench.suite import load_suite
-    from mibench.sweep import _run_processes, pending_groups
+    from mibench.map.store import Store
+    from mibench.map.suite import load_suite
+    from mibench.map.sweep import _run_processes, pending_groups
 
     suite = load_suite(suite_path)
     store = Store(out)

@@ -21,44 +21,34 @@ grid, and the median margin.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from mibench.registry import parse_spec
-from mibench.suite import TOLERANCES
+from mibench.map.suite import TOLERANCES
 
 REGIMES = ("reliable", "biased", "saturated", "unstable", "undefined")
 GROUP_KEYS = ["estimator", "family", "task_id", "n", "d", "bins"]
 
 
-@lru_cache(maxsize=None)
-def ceiling(spec: str, n: int) -> float:
-    """The estimator's declared ceiling (bits) at n samples, NaN where it has none."""
-    try:
-        return float(parse_spec(spec).ceiling(n))
-    except (NotImplementedError, ValueError):
-        return math.nan
-
-
 def classify(cells: pd.DataFrame, tolerances: dict[str, float] | None = None) -> pd.DataFrame:
-    """One row per group: mean, std, bias, ceiling and regime."""
+    """One row per group: mean, std, bias, ceiling and regime. ``cells`` has the
+    columns of :class:`mibench.map.cells.Cell` (the ceiling is stored per cell)."""
     tol = {**TOLERANCES, **(tolerances or {})}
     if cells.empty:
         return pd.DataFrame(columns=GROUP_KEYS + ["truth", "joint_entropy", "mean", "std", "bias", "seeds", "failed", "ceiling", "regime"])
-    frame = cells.assign(bad=~cells["ok"] | cells["estimate"].isna())
-    grouped = frame.groupby(GROUP_KEYS, sort=True)
+    frame = cells.assign(bad=~cells["ok"] | cells["estimate"].isna(), ceiling=cells["ceiling"].astype(float))
+    grouped = frame.groupby(GROUP_KEYS, sort=True, dropna=False)  # bins is absent where nothing is binned
     out = grouped.agg(
         truth=("truth", "first"),
         joint_entropy=("joint_entropy", "first"),
+        ceiling=("ceiling", "first"),
         mean=("estimate", "mean"),
         std=("estimate", lambda v: float(np.std(v.dropna(), ddof=1)) if v.notna().sum() > 1 else 0.0),
         seeds=("seed", "size"),
         failed=("bad", "sum"),
     ).reset_index()
     out["bias"] = out["mean"] - out["truth"]
-    out["ceiling"] = [ceiling(e, int(n)) for e, n in zip(out["estimator"], out["n"])]
     out["regime"] = [_regime(r, tol) for r in out.itertuples()]
     return out
 
@@ -85,7 +75,7 @@ def frontier_axis(groups: pd.DataFrame) -> tuple[str, str]:
 def frontiers(regimes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-N frontier points and the fitted line per estimator x family x bins."""
     points = []
-    for (est, fam, bins, n), g in regimes.groupby(["estimator", "family", "bins", "n"], sort=True):
+    for (est, fam, bins, n), g in regimes.groupby(["estimator", "family", "bins", "n"], sort=True, dropna=False):
         column, axis = frontier_axis(g)
         top, _ = _last_reliable(g, column)
         d_max, all_reliable = _last_reliable(g, "d")
@@ -95,7 +85,7 @@ def frontiers(regimes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     points_df = pd.DataFrame(points)
     fits = []
     if not points_df.empty:
-        for (est, fam, bins), g in points_df.groupby(["estimator", "family", "bins"], sort=True):
+        for (est, fam, bins), g in points_df.groupby(["estimator", "family", "bins"], sort=True, dropna=False):
             # Only N where the frontier sits inside the grid says where reliability ends.
             inner = g[g["max"].notna() & ~g["all_reliable"]]
             slope = intercept = math.nan

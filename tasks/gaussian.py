@@ -20,8 +20,9 @@ import math
 import numpy as np
 from scipy import special
 
+from mibench._validate import check_choice, check_range
 from mibench.tasks import transforms
-from mibench.tasks.base import Task, check_choice, check_range
+from mibench.tasks.base import Task
 
 
 def covariance(dim_x: int, dim_y: int, rho: float, structure: str, pairs: int | None, within: float) -> np.ndarray:

@@ -1,20 +1,29 @@
 """Stored ground truths that take computation (enumeration, quadrature).
 
-Each CSV table in this folder has one row per (task, quantity): ``task_id``,
-``quantity``, ``value_bits``, ``method``, ``error_bound`` (bits), ``params`` (JSON)
-and ``command`` (how to regenerate it). Tasks read them through
-:func:`stored_truths`; ``python -m mibench.ground_truth.regenerate`` rewrites them
-and ``--check`` compares the stored values with a fresh computation.
+Installed as ``mibench.ground_truth``. Each CSV table in this folder has one row per
+(task, quantity): ``task_id``, ``quantity``, ``value_bits``, ``method``, ``error_bound``
+(bits), ``params`` (JSON) and ``command`` (how to regenerate it); ``provenance.json``
+says for each table how it was computed, over which parameter grid, when, by which
+mibench version and command. Tasks read the tables through :func:`stored_truths`;
+``python -m mibench.ground_truth.regenerate`` rewrites them and ``--check`` compares
+the stored values with a fresh computation.
 """
 from __future__ import annotations
 
 import csv
+import json
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 COLUMNS = ("task_id", "quantity", "value_bits", "method", "error_bound", "params", "command")
 TABLES = ("quantized_gaussian.csv", "force_to_1.csv", "layer_codes.csv")
+PROVENANCE = "provenance.json"
+
+
+def read_provenance() -> dict[str, Any]:
+    """Per table: method, grid, generated (date), mibench (version), command."""
+    return json.loads(resources.files(__package__).joinpath(PROVENANCE).read_text())
 
 
 def read_table(name: str) -> list[dict[str, Any]]:

@@ -11,9 +11,9 @@ import textwrap
 
 import pytest
 
-from mibench.maps import run_map
-from mibench.regimes import frontiers
-from mibench.suite import load_suite
+from mibench.map.report import run_map
+from mibench.map.regimes import frontiers
+from mibench.map.suite import load_suite
 from mibench.theory import expected_entropy
 
 ESTIMATORS = ["plugin", "miller_madow", "jackknife", "grassberger"]
@@ -30,7 +30,7 @@ tolerances = {{ abs_tol = 0.1, std_tol = 1.0 }}
 {''.join(f'[[estimators]]{chr(10)}spec = "{e}"{chr(10)}' for e in ESTIMATORS)}
 [[tasks]]
 name = "binary_codes"
-label = "codebook"
+family = "codebook"
 params = {{ dim = 24, source = "codebook", K = "=2**D", output = "copy" }}
 """
 ABS_TOL, REL_TOL = 0.1, 0.05  # the regime defaults

@@ -26,7 +26,8 @@ import math
 import numpy as np
 from scipy import special, stats
 
-from mibench.tasks.base import UniformBitsToLabel, binary_entropy, check_choice, check_range, shannon_entropy
+from mibench._validate import check_choice, check_range
+from mibench.tasks.base import UniformBitsToLabel, binary_entropy, shannon_entropy
 
 FUNCTIONS = ("x1", "xor", "parity")
 

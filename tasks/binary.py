@@ -24,7 +24,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from mibench.tasks.base import Task, binary_entropy, check_choice, check_range, shannon_entropy
+from mibench._validate import check_choice, check_range
+from mibench.tasks.base import Task, binary_entropy, shannon_entropy
 
 
 def _codeword_ints(index: np.ndarray, dim: int, seed: int) -> np.ndarray:

@@ -21,7 +21,8 @@ import math
 import numpy as np
 from scipy import special
 
-from mibench.tasks.base import Task, check_choice, check_range, shannon_entropy
+from mibench._validate import check_choice, check_pair, check_range
+from mibench.tasks.base import Task, shannon_entropy
 
 _TAIL = 12.0
 
@@ -85,10 +86,7 @@ class QuantizedGaussian(Task):
         check_range("bins", self.bins, 1, 10_000, integer=True)
         check_choice("activation", self.activation, ("identity", "tanh"))
         check_range("dim", self.dim, 1, math.inf, integer=True)
-        rng = self.range
-        if not (isinstance(rng, (tuple, list)) and len(rng) == 2 and float(rng[0]) < float(rng[1])):
-            raise ValueError(f"range must be a pair (lo, hi) with lo < hi; got {rng!r}")
-        self._params["range"] = (float(rng[0]), float(rng[1]))
+        self._params["range"] = check_pair("range", self.range)
 
     @functools.cached_property
     def _truths(self) -> dict[str, float]:

@@ -1,6 +1,7 @@
-"""Results store: SQLite, one row per cell, written in a transaction per finished group.
+"""Results store: SQLite, one row per cell (:class:`mibench.map.cells.Cell`), written in
+a transaction per finished group.
 
-A cell is (estimator spec, task id, N, bins, seed); re-running skips finished cells
+A cell is keyed by :data:`mibench.map.cells.KEY`; re-running skips finished cells
 (error rows included: a failing estimator fails the same way again). The schema
 version is kept in the ``meta`` table; a store from another version is refused.
 """
@@ -13,20 +14,22 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-SCHEMA_VERSION = 2  # 2: joint_entropy column
+from mibench.map.cells import COLUMNS, KEY, Cell
+
+SCHEMA_VERSION = 3  # 2: joint_entropy column; 3: ceiling column, bins NULL when not binned, key without bins
 FILENAME = "results.sqlite"
-COLUMNS = (
-    "estimator", "family", "task_id", "task_params", "n", "d", "bins", "seed",
-    "estimate", "truth", "joint_entropy", "seconds", "device", "ok", "error", "warning", "version",
-)
+_TYPES = {
+    "estimator": "TEXT NOT NULL", "family": "TEXT NOT NULL", "task_id": "TEXT NOT NULL", "task_params": "TEXT NOT NULL",
+    "n": "INTEGER NOT NULL", "d": "INTEGER NOT NULL", "bins": "INTEGER", "seed": "INTEGER NOT NULL",
+    "estimate": "REAL", "truth": "REAL NOT NULL", "joint_entropy": "REAL", "ceiling": "REAL", "seconds": "REAL NOT NULL",
+    "device": "TEXT NOT NULL", "ok": "INTEGER NOT NULL", "error": "TEXT", "warning": "TEXT", "version": "TEXT NOT NULL",
+}
+assert tuple(_TYPES) == COLUMNS, "the store's columns are the cell record's fields"
 _CREATE = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cells (
-    estimator TEXT NOT NULL, family TEXT NOT NULL, task_id TEXT NOT NULL, task_params TEXT NOT NULL,
-    n INTEGER NOT NULL, d INTEGER NOT NULL, bins INTEGER NOT NULL, seed INTEGER NOT NULL,
-    estimate REAL, truth REAL NOT NULL, joint_entropy REAL, seconds REAL NOT NULL, device TEXT NOT NULL,
-    ok INTEGER NOT NULL, error TEXT, warning TEXT, version TEXT NOT NULL,
-    UNIQUE (estimator, task_id, n, bins, seed)
+    {', '.join(f'{c} {t}' for c, t in _TYPES.items())},
+    UNIQUE ({', '.join(KEY)})
 );
 """
 
@@ -63,13 +66,13 @@ class Store:
             self.db.executescript(_CREATE)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
-    def finished(self) -> set[tuple[str, str, int, int, int]]:
-        """Keys (estimator, task_id, n, bins, seed) of every stored cell."""
-        return set(self.db.execute("SELECT estimator, task_id, n, bins, seed FROM cells"))
+    def finished(self) -> set[tuple[Any, ...]]:
+        """Keys (:data:`~mibench.map.cells.KEY`) of every stored cell."""
+        return set(self.db.execute(f"SELECT {', '.join(KEY)} FROM cells"))
 
-    def write(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Insert the rows of one finished group in one transaction."""
-        values = [tuple(_sql(row[c]) for c in COLUMNS) for row in rows]
+    def write(self, cells: Iterable[Cell]) -> None:
+        """Insert the cells of one finished group in one transaction."""
+        values = [tuple(_sql(getattr(cell, c)) for c in COLUMNS) for cell in cells]
         with self.db:
             self.db.executemany(
                 f"INSERT OR REPLACE INTO cells ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", values
@@ -78,7 +81,9 @@ class Store:
     def cells(self) -> pd.DataFrame:
         """Every stored cell as a tidy frame (NaN estimates come back as NaN)."""
         frame = pd.read_sql_query("SELECT * FROM cells", self.db)
-        frame["estimate"] = frame["estimate"].astype(float)
+        for column in ("estimate", "ceiling", "joint_entropy"):
+            frame[column] = frame[column].astype(float)
+        frame["bins"] = frame["bins"].astype("Int64")  # NULL when the estimator does not bin
         frame["ok"] = frame["ok"].astype(bool)
         return frame
 

@@ -12,7 +12,8 @@ from typing import Iterable
 
 import numpy as np
 
-from mibench.tasks.base import UniformBitsToLabel, binary_entropy, check_range
+from mibench._validate import check_range
+from mibench.tasks.base import UniformBitsToLabel, binary_entropy
 
 
 class Parity(UniformBitsToLabel):

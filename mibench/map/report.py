@@ -12,11 +12,12 @@ from typing import Any
 
 import pandas as pd
 
-from mibench.plots import bias_curves, regime_heatmap
-from mibench.regimes import REGIMES, classify, describe_fit, frontiers
-from mibench.store import Store
-from mibench.suite import Suite, load_suite
-from mibench.sweep import run_sweep
+from mibench.map.cells import COLUMNS, KEY
+from mibench.map.plots import bias_curves, regime_heatmap
+from mibench.map.regimes import REGIMES, classify, describe_fit, frontiers
+from mibench.map.store import Store
+from mibench.map.suite import Suite, load_suite
+from mibench.map.sweep import run_sweep
 
 
 def run_map(
@@ -40,12 +41,14 @@ def run_map(
 
 
 def _suite_cells(suite: Suite, store: Store) -> pd.DataFrame:
-    keys = {k for g in suite.groups for k in g.keys()}
-    cells = store.cells()
-    if cells.empty:
-        return cells
-    mine = [k in keys for k in zip(cells["estimator"], cells["task_id"], cells["n"], cells["bins"], cells["seed"])]
-    return cells[mine].reset_index(drop=True)
+    """The stored cells of this suite's groups, placed on this suite's map: ``family``,
+    ``d`` and ``bins`` come from the suite, whatever suite first wrote the cell."""
+    placement = pd.DataFrame(
+        [(*key, g.family, g.d, g.bins) for g in suite.groups for key in g.keys()],
+        columns=[*KEY, "family", "d", "bins"],
+    ).astype({"bins": "Int64"})
+    cells = store.cells().drop(columns=["family", "d", "bins"])
+    return placement.merge(cells, on=list(KEY), how="inner")[list(COLUMNS)]
 
 
 def _slug(text: str) -> str:
@@ -102,7 +105,7 @@ def render_summary(suite: Suite, regimes: pd.DataFrame, fits: pd.DataFrame, stat
             shares = g["regime"].value_counts(normalize=True)
             fit_rows = fits[(fits["estimator"] == spec) & (fits["family"] == family)] if not fits.empty else fits
             where = "; ".join(
-                (f"bins={int(f['bins'])}: " if f["bins"] else "") + describe_fit(f) for f in fit_rows.to_dict("records")
+                (f"bins={int(f['bins'])}: " if pd.notna(f["bins"]) else "") + describe_fit(f) for f in fit_rows.to_dict("records")
             )
             lines.append(f"| `{spec}` | " + " | ".join(f"{shares.get(r, 0):.0%}" for r in REGIMES) + f" | {where} |")
         lines.append("")

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mibench.estimators.base import format_value
+from mibench.spec import format_value
 
 
 def binary_entropy(p: float) -> float:
@@ -26,23 +26,6 @@ def shannon_entropy(probabilities: Any) -> float:
     p = np.asarray(probabilities, dtype=float).reshape(-1)
     p = p[p > 0]
     return float(-np.sum(p * np.log2(p)))
-
-
-def check_range(name: str, value: Any, lo: float, hi: float, *, integer: bool = False, open_lo: bool = False, open_hi: bool = False) -> None:
-    """Raise ValueError naming the parameter and its valid range."""
-    ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.integer, np.floating))
-    ok_type = ok_type and not isinstance(value, bool)
-    in_range = ok_type and (value > lo if open_lo else value >= lo) and (value < hi if open_hi else value <= hi)
-    if not in_range:
-        kind = "an integer" if integer else "a number"
-        lo_text = f"{'(' if open_lo else '['}{lo:g}"
-        hi_text = f"{hi:g}{')' if open_hi else ']'}" if math.isfinite(hi) else "inf)"
-        raise ValueError(f"{name} must be {kind} in {lo_text}, {hi_text}; got {value!r}")
-
-
-def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
 class Task:

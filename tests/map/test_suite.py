@@ -1,0 +1,84 @@
+"""Suites: loading, validation, expansion into groups."""
+import pytest
+
+from map_helpers import TINY, tiny, write_suite  # noqa: F401 (tiny is a fixture)
+
+from mibench.cli import main
+from mibench.map.suite import SuiteError, cell_count, load_suite, resolve
+from mibench.registry import REGISTRY
+from mibench.tasks import TASKS
+
+
+def test_tiny_suite_expands_to_batched_groups(tiny):
+    # codebook: 2 estimators x 2 D x 2 N; quantized: 2 binned estimators x 1 bins x 2 D x 2 N
+    assert len(tiny.groups) == 16 and cell_count(tiny.groups) == 48
+    binned = [g for g in tiny.groups if g.family == "quantized_gaussian"]
+    assert all(g.estimator.startswith("binned(") and "rule=fixed, bins=4" in g.estimator for g in binned)
+    assert all(g.bins is None for g in tiny.groups if g.family == "codebook")
+
+def test_estimator_limits_cap_the_grid(tmp_path):
+    text = TINY.replace('spec = "plugin"', 'spec = "plugin"\nmax_n = 64\nmax_d = 2')
+    suite = load_suite(write_suite(tmp_path, text))
+    plugin = [g for g in suite.groups if g.estimator == "plugin"]
+    assert {(g.n, g.d) for g in plugin} == {(64, 2)}
+
+def test_continuous_estimators_score_only_the_families_they_target(tmp_path):
+    text = TINY + '\n[[estimators]]\nspec = "gcmi"\n\n[[tasks]]\nname = "gaussian"\nparams = { dim_x = "=D", dim_y = "=D" }\n'
+    text += '\n[[estimators]]\nspec = "kolchinsky_tracey"\n'
+    suite = load_suite(write_suite(tmp_path, text))
+    gcmi = {g.family for g in suite.groups if g.estimator == "gcmi"}
+    assert gcmi == {"gaussian"}  # not the codebook (discrete) nor quantized_gaussian (binned truth)
+    assert not [g for g in suite.groups if g.estimator.startswith("kolchinsky_tracey")]
+
+def test_grid_expressions():
+    assert resolve("=2**D", 5, 0) == 32 and resolve("=min(D, B) * 2", 5, 3) == 6
+    assert resolve([1, 2], 0, 0) == (1, 2) and resolve("codebook", 1, 1) == "codebook"
+    with pytest.raises(ValueError, match="unsupported expression"):
+        resolve("=__import__('os')", 1, 1)
+
+BAD_SUITES = [
+    ("n = [1, 2", "not valid TOML"),
+    (TINY + "\ncolour = 'red'\n", "colour: unknown key; valid keys: name"),
+    (TINY.replace('spec = "plugin"', 'spec = "plugn"'), "estimators[0].spec: unknown estimator 'plugn'; valid estimators"),
+    (TINY.replace('name = "binary_codes"', 'name = "codes"'), "tasks[0].name: unknown task 'codes'; valid tasks"),
+    (TINY.replace("n = [64, 512]", "n = []"), "n: must be a non-empty list"),
+    (TINY.replace("n = [64, 512]", "n = [-64, 512]"), "n: every value must be an integer >= 2"),
+    (TINY.replace("d = [2, 9]", "d = [2, 31]"), "tasks[0].params: at D=31, B=0: K must be an integer"),
+    (TINY + "\n[tolerances]\nslack = 1\n", "tolerances.slack: unknown key"),
+    (TINY.replace('family = "codebook"\n', 'family = "quantized_gaussian"\n'), "families must be distinct"),
+    (TINY.replace('d_label = "log2 K"', 'd_label = "log2 K"\nweight = 2'), "tasks[0].weight: unknown key"),
+    (TINY.replace('spec = "plugin"', 'spec = "plugin"\nmax_n = 0'), "estimators[0].max_n: must be an integer >= 1"),
+    (TINY.replace('spec = "plugin"', 'spec = "plugin"\ncolour = 1'), "estimators[0]: each estimator is a table with spec"),
+]
+
+@pytest.mark.parametrize("text, message", BAD_SUITES)
+def test_malformed_suites_fail_naming_file_and_key(tmp_path, text, message):
+    path = write_suite(tmp_path, text, "bad.toml")
+    with pytest.raises(SuiteError) as info:
+        load_suite(path)
+    assert path in str(info.value) and message in str(info.value)
+
+def test_a_malformed_suite_does_no_work(tmp_path, capsys):
+    path = write_suite(tmp_path, TINY.replace("n = [64, 512]", "n = [0]"), "bad.toml")
+    out = tmp_path / "results"
+    assert main(["map", path, "--out", str(out), "--no-progress"]) == 2
+    assert "bad.toml" in capsys.readouterr().err
+    assert not out.exists()
+
+def test_builtin_suites_load_and_default_covers_the_registry():
+    assert cell_count(load_suite("quick").groups) > 0 and load_suite("full").seeds == tuple(range(50))
+    default = load_suite("default")
+    assert min(default.n) <= 64 and max(default.n) >= 2**16
+    assert min(default.d) == 1 and max(default.d) >= 32
+    assert len(default.bins) >= 2 and len(default.seeds) >= 10
+    names = {e.name for e in default.estimators}
+    # binned forms are made for the continuous tasks
+    assert names == set(REGISTRY) - {"binned"}
+    assert {g.estimator.split("(")[0] for g in default.groups} >= names
+    assert {t.name for t in default.tasks} == set(TASKS)
+    full = load_suite("full")
+    assert {e.name for e in full.estimators} == names and {t.name for t in full.tasks} == set(TASKS)
+    assert any(g.estimator.startswith("binned(") for g in default.groups)
+
+
+# -- store ---------------------------------------------------------------------------------
