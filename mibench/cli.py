@@ -13,7 +13,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from mibench import api
-from mibench.interface import UndefinedEstimateWarning
+from mibench._version import __version__
+from mibench.interface import AmbiguousInputWarning, UndefinedEstimateWarning
 from mibench.registry import REGISTRY, make_estimator
 from mibench.tasks import TASKS
 
@@ -95,19 +96,51 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         raise ValueError("--z needs --y: the quantity is I(X;Y|Z)")
     estimator = make_estimator(args.estimator)
     quantity = ["entropy", "mutual_information", "conditional_mutual_information"][len(arrays) - 1]
-    value = getattr(api, quantity)(*arrays, estimator=estimator)
+    if quantity == "mutual_information":
+        value, h_x, h_y = estimator.mutual_information_parts(*arrays)
+    else:
+        value, h_x, h_y = getattr(api, quantity)(*arrays, estimator=estimator), None, None
     value = np.asarray(value, dtype=float).tolist()  # float, list, from numpy or torch alike
+    ceiling, ceiling_of = quantity_ceiling(estimator, quantity, np.shape(arrays[0])[-2 if np.ndim(arrays[0]) > 1 else 0], h_x, h_y)
     if args.json:
-        print(json.dumps({"estimator": estimator.spec, "quantity": quantity, "bits": value}))
+        print(json.dumps({"estimator": estimator.spec, "quantity": quantity, "bits": value,
+                          "ceiling": ceiling if math.isfinite(ceiling) else None, "ceiling_of": ceiling_of}))
     else:
         print(f"{quantity} [{estimator.spec}] = {value} bits")
+        if math.isfinite(ceiling):
+            print(f"  ceiling for this quantity: {ceiling:.4f} bits ({describe_ceiling(ceiling_of)})")
     return 0
+
+
+def quantity_ceiling(estimator: Any, quantity: str, n: int, h_x: Any, h_y: Any) -> tuple[float, str | None]:
+    """The ceiling (bits) of the quantity estimated, and what it is: the estimator's value
+    when every row is distinct for an entropy; for I(X;Y), the ceiling the map applies
+    (:func:`mibench.map.regimes.applicable_ceiling`); NaN where none is known."""
+    from mibench.map.regimes import applicable_ceiling
+    from mibench.map.suite import TOLERANCES
+    from mibench.map.sweep import declared_ceiling
+
+    declared = declared_ceiling(estimator, n)
+    declared = math.nan if declared is None else declared
+    if quantity == "entropy":
+        return declared, ("N" if math.isfinite(declared) else None)
+    if quantity != "mutual_information":
+        return math.nan, None
+    mean = lambda v: math.nan if v is None else float(np.mean(np.asarray(v.cpu() if hasattr(v, "cpu") else v, dtype=float)))  # noqa: E731
+    return applicable_ceiling(declared, mean(h_x), mean(h_y), TOLERANCES["delta"])
+
+
+def describe_ceiling(of: str | None) -> str:
+    return {
+        "N": "the estimator's value when every row is distinct at this N",
+        "H(Y)": "the estimator's own H(Y) on this sample: the X rows are (all but) distinct, so I(X;Y) can reach no higher",
+        "H(X)": "the estimator's own H(X) on this sample: the Y rows are (all but) distinct, so I(X;Y) can reach no higher",
+    }.get(of or "", "none known")
 
 
 def _estimate_on_task(args: argparse.Namespace) -> int:
     """I(X;Y) on ``--seeds`` samples of a task, beside its exact truth, with the
     regime the map would give this (estimator, task, N)."""
-    from mibench._version import __version__
     from mibench.map.cells import Cell, cells_frame
     from mibench.map.regimes import classify
     from mibench.map.sweep import declared_ceiling
@@ -123,31 +156,49 @@ def _estimate_on_task(args: argparse.Namespace) -> int:
     if truth is None:
         raise ValueError(f"{estimator.spec} targets a quantity that {task.id} does not know "
                          f"(tasks that do: {', '.join(n for n, c in TASKS.items() if c.noisy_truth)})")
-    values = api.mutual_information(*task.sample_seeds(args.n, range(args.seeds)), estimator=estimator)
-    values = np.asarray(values, dtype=float).reshape(-1)
+    parts = estimator.mutual_information_parts(*task.sample_seeds(args.n, range(args.seeds)))
+    values, h_x, h_y = (_per_seed(v, args.seeds) for v in parts)
     ceiling = declared_ceiling(estimator, args.n)
     cells = cells_frame(
-        Cell(estimator.spec, task.name, task.id, task.get_params(), args.n, task.dim_x, None, seed, float(value), truth,
-             task.joint_entropy, ceiling, math.nan, "cpu", True, None, None, __version__)
-        for seed, value in enumerate(values)
+        Cell(estimator.spec, task.name, task.id, task.get_params(), args.n, task.dim_x, None, seed, value, truth,
+             task.joint_entropy, ceiling, hx, hy, math.nan, "cpu", True, None, None, __version__)
+        for seed, (value, hx, hy) in enumerate(zip(values, h_x, h_y))
     )
     verdict = classify(cells).iloc[0]
+    finite = lambda v: float(v) if math.isfinite(v) else None  # noqa: E731  (JSON has no NaN)
     if args.json:
-        print(json.dumps({"estimator": estimator.spec, "task": task.id, "n": args.n, "bits": values.tolist(),
-                          "truth": truth, "bias": float(verdict["bias"]), "std": float(verdict["std"]),
-                          "ceiling": float(verdict["ceiling"]), "regime": verdict["regime"]}))
+        print(json.dumps({"estimator": estimator.spec, "task": task.id, "n": args.n,
+                          "bits": [finite(v) for v in values], "truth": truth, "bias": finite(verdict["bias"]),
+                          "std": finite(verdict["std"]), "ceiling": finite(verdict["ceiling"]),
+                          "ceiling_of": verdict["ceiling_of"], "at_ceiling": bool(verdict["at_ceiling"]),
+                          "regime": verdict["regime"]}))
         return 0
     print(f"I(X;Y) [{estimator.spec}] on {task.id}, N = {args.n}, {args.seeds} seed(s):")
     print(f"  estimate {verdict['mean']:.4f} bits (seed std {verdict['std']:.4f}); truth {truth:.4f} bits "
           f"({task.truth_method}); bias {verdict['bias']:+.4f} bits")
-    print(f"  regime: {verdict['regime']}  (ceiling at this N: {verdict['ceiling']:.2f} bits)")
+    ceiling_text = f"{verdict['ceiling']:.4f} bits, {describe_ceiling(verdict['ceiling_of'])}" \
+        if math.isfinite(verdict["ceiling"]) else "none known"
+    at = "; the estimate sits at it" if verdict["at_ceiling"] else ""
+    print(f"  regime: {verdict['regime']}  (ceiling of I(X;Y) here: {ceiling_text}{at})")
     return 0
+
+
+def _per_seed(values: Any, count: int) -> list[float]:
+    if values is None:
+        return [math.nan] * count
+    return np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1).tolist()
 
 
 def cmd_map(args: argparse.Namespace) -> int:
     from mibench.map.report import run_map
-    from mibench.map.regimes import describe_fit
+    from mibench.map.regimes import describe_law
+    from mibench.map.suite import load_suite, subset
 
+    suite = subset(load_suite(args.suite), estimators=args.estimator, families=args.family)
+    for note in suite.notes:
+        print(f"mibench: note: {note}", file=sys.stderr)
+    root = Path(args.out) / suite.name
+    outputs = root / "subset" if (args.estimator or args.family) else root
     client = None
     if args.scheduler:
         try:
@@ -155,26 +206,36 @@ def cmd_map(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise ValueError('--scheduler needs Dask: pip install "mibench[dask]" (or drop --scheduler to use local processes)') from exc
         client = Client(LocalCluster(n_workers=args.jobs, threads_per_worker=1)) if args.scheduler == "local" else Client(args.scheduler)
+    say = lambda text: print(f"mibench: {text}", file=sys.stderr)  # noqa: E731
     try:
-        result = run_map(args.suite, args.out, jobs=args.jobs, client=client, fresh=args.fresh, progress=not args.no_progress)
+        result = run_map(suite, root, jobs=args.jobs, client=client, fresh=args.fresh, progress=not args.no_progress,
+                         say=say, outputs=outputs)
     except KeyboardInterrupt:
-        print(f"\nmibench: interrupted; every finished cell is stored in {args.out}. Run the same command to resume.", file=sys.stderr)
+        print(f"\nmibench: interrupted; every finished cell is stored in {root}. Run the same command to resume.", file=sys.stderr)
         return 130
     finally:
         if client is not None:
             client.close()
-    print(f"{result['cells_total']} cells ({result['cells_run']} run now, {result['cells_skipped']} already stored, "
-          f"{result['failed']} failed) in {result['seconds']:.1f} s")
-    print("Frontiers (where reliability ends):")
-    for fit in result["fits"].to_dict("records"):
-        if fit["points"]:
-            print(f"  {fit['family']:<12} {fit['estimator']:<48} {describe_fit(fit)}")
+    print(f"{result['stored']} cells ({result['cells_run']} run now, {result['cells_skipped']} already stored, "
+          f"{result['failed']} failed; {result['probe_cells']} of them placed to locate frontiers) in {result['seconds']:.1f} s")
+    times = result["seconds_by_estimator"]
+    if times:
+        print("Where the time went (estimator: seconds of estimation, summed over cells):")
+        for name, seconds in times.most_common():
+            print(f"  {name:<24} {seconds:8.1f}")
+    laws = result["laws"]
+    claimed = laws[laws["located"] >= 3] if not laws.empty else laws
+    if not claimed.empty:
+        print("Frontier laws (where at least 3 N were located):")
+        for law in claimed.to_dict("records"):
+            print(f"  {law['family']:<12} {law['estimator']:<40} {describe_law(law)}")
     print(f"summary: {result['summary']}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mibench", description="Can this mutual-information estimate be trusted?")
+    parser.add_argument("--version", action="version", version=f"mibench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list estimators and tasks").set_defaults(func=cmd_list)
     est = sub.add_parser(
@@ -199,18 +260,21 @@ def build_parser() -> argparse.ArgumentParser:
         "Finished cells are kept: re-running resumes.",
     )
     mp.add_argument("suite", nargs="?", default="default", help="built-in suite name or path to a suite TOML (default: default)")
-    mp.add_argument("--out", default="mibench-results", help="results directory (default: ./mibench-results)")
+    mp.add_argument("--out", default="mibench-results",
+                    help="results root: each suite writes to OUT/SUITE-NAME/ (default: ./mibench-results)")
     mp.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per core; 1 runs in this process)")
     mp.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a local Dask cluster of --jobs workers")
     mp.add_argument("--fresh", action="store_true", help="discard stored results in --out and start over")
     mp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    mp.add_argument("--estimator", action="append", metavar="ID", help="run only this estimator of the suite (id or spec; repeatable)")
+    mp.add_argument("--family", action="append", metavar="FAMILY", help="run only this task family of the suite (repeatable)")
     mp.set_defaults(func=cmd_map)
     return parser
 
 
 def _report(caught: list[warnings.WarningMessage]) -> None:
     """mibench's own warnings as one plain line each (once); others as Python shows them."""
-    ours = [w for w in caught if issubclass(w.category, UndefinedEstimateWarning)]
+    ours = [w for w in caught if issubclass(w.category, (UndefinedEstimateWarning, AmbiguousInputWarning))]
     for message in dict.fromkeys(str(w.message) for w in ours):
         print(f"mibench: warning: {message}", file=sys.stderr)
     for w in caught:

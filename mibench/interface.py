@@ -14,6 +14,12 @@ class UndefinedEstimateWarning(RuntimeWarning):
     (e.g. NSB without coincidences). The message says why."""
 
 
+class AmbiguousInputWarning(UserWarning):
+    """Input that could be read two ways was read one way (whole-number floats as codes,
+    values outside a fixed binning range put in the end bins); the message gives the
+    size of the effect and how to be explicit."""
+
+
 @runtime_checkable
 class Estimator(Protocol):
     """An entropy / mutual-information estimator (values in bits).

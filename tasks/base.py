@@ -43,6 +43,11 @@ class Task:
     binned_truth: ClassVar[bool] = False
     #: True when :meth:`noisy_mutual_information` is known (for noise-analytic estimators).
     noisy_truth: ClassVar[bool] = False
+    #: True when the real-valued samples take a few values only (+-1 codes, labels): any
+    #: binning gives the same codes, and density fits have nothing to fit.
+    discrete_values: ClassVar[bool] = False
+    #: True when the task stands for a network layer's units or codes (listed first in maps).
+    network_like: ClassVar[bool] = False
     #: How the truth is known: "closed form", "exact enumeration", "quadrature", ...
     truth_method: str = "closed form"
     #: Bound on the truth's numerical error, in bits.
@@ -107,6 +112,11 @@ class Task:
         """Exact H(Y) in bits, or None where Y is continuous."""
         return None
 
+    def renyi_mutual_information(self) -> float | None:
+        """H_a(X) + H_a(Y) - H_a(X,Y) in bits where it is the same for every order a (and so
+        equals I(X;Y)), else None: what matrix-based Renyi estimators are scored against."""
+        return None
+
     def noisy_mutual_information(self, sigma2: float) -> float | None:
         """Exact I(X + Z; Y) in bits with Z ~ N(0, sigma2 I) added to X -- the quantity
         noise-analytic estimators (Kolchinsky-Tracey) target -- or None where unknown."""
@@ -120,6 +130,20 @@ class Task:
         if self.entropy_x is None or self.entropy_y is None:
             return None
         return self.entropy_x + self.entropy_y - self.mutual_information
+
+    def exact_laws(self) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+        """The laws of X, Y and (X, Y) as (distinct probabilities, multiplicities), keys
+        ``x``, ``y``, ``xy``, where they are known in closed form and compact: exact
+        finite-sample expectations of count-based estimators follow from them
+        (:mod:`mibench.theory`). None elsewhere."""
+        return None
+
+    def with_joint_entropy(self, bits: float) -> "Task | None":
+        """The task of this family nearest to H(X,Y) = ``bits`` that keeps its other
+        parameters (e.g. a codebook of round(2**bits) words), used to locate where an
+        estimator's reliable region ends between grid points; None where the family has
+        no such continuous difficulty or ``bits`` is out of its reach."""
+        return None
 
     def truths(self) -> dict[str, float]:
         """Every exact quantity this task knows, in bits (name -> value)."""

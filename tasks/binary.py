@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, special, stats
 
 from mibench._validate import check_choice, check_range
 from mibench.tasks.base import Task, binary_entropy, shannon_entropy
@@ -40,6 +40,13 @@ def _codeword_ints(index: np.ndarray, dim: int, seed: int) -> np.ndarray:
             shift = np.uint64(max(1, dim // 2))
             x ^= x >> shift  # invertible xor-shift within D bits
     return x
+
+
+def _merge(probabilities: np.ndarray, multiplicities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct positive probabilities with their summed multiplicities."""
+    keep = probabilities > 0
+    values, inverse = np.unique(probabilities[keep], return_inverse=True)
+    return values, np.bincount(inverse, weights=multiplicities[keep])
 
 
 def _bits(values: np.ndarray, dim: int) -> np.ndarray:
@@ -116,6 +123,43 @@ class BinaryCodes(Task):
         if self.output in ("copy", "label"):
             return self.entropy_y  # Y is a function of T
         return self.entropy_y - self.dim * binary_entropy(self.eps)
+
+    def _bit_law(self, p: float) -> tuple[np.ndarray, np.ndarray]:
+        """Law of D iid Bernoulli(p) bits: p^a (1-p)^(D-a) for C(D, a) words each."""
+        a = np.arange(self.dim + 1)
+        return _merge(p**a * (1 - p) ** (self.dim - a), special.comb(self.dim, a))
+
+    def exact_laws(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        if self.source == "codebook":
+            x = (np.array([1.0 / self.K]), np.array([float(self.K)]))
+        else:
+            x = self._bit_law(self.p)
+        if self.output == "copy":
+            return {"x": x, "y": x, "xy": x}
+        if self.output == "label":  # Y is a function of X: (X, Y) has the law of X
+            y = self.label_distribution()
+            return {"x": x, "y": _merge(y[y > 0], np.ones(int((y > 0).sum()))), "xy": x}
+        # bsc: a word with a ones, flipped in f places: p^a (1-p)^(D-a) eps^f (1-eps)^(D-f),
+        # for C(D, a) C(D, f) pairs
+        d, p, eps = self.dim, self.p, self.eps
+        a, f = np.meshgrid(np.arange(d + 1), np.arange(d + 1), indexing="ij")
+        xy = _merge((p**a * (1 - p) ** (d - a) * eps**f * (1 - eps) ** (d - f)).ravel(),
+                    (special.comb(d, a) * special.comb(d, f)).ravel())
+        return {"x": x, "y": self._bit_law(p * (1 - eps) + (1 - p) * eps), "xy": xy}
+
+    def with_joint_entropy(self, bits: float) -> "BinaryCodes | None":
+        """Codebook: round(2**bits) words. Bernoulli source: the same D with p in (0, 1/2]
+        solving D h(p) (+ D h(eps) for bsc) = bits."""
+        params = self.get_params()
+        if self.source == "codebook":
+            top = min(2**self.dim, 2**62)
+            params["K"] = int(min(max(round(2.0**bits), 1), top))
+            return BinaryCodes(**params)
+        per_bit = bits / self.dim - (binary_entropy(self.eps) if self.output == "bsc" else 0.0)
+        if not 0.0 < per_bit <= 1.0:
+            return None
+        params["p"] = 0.5 if per_bit >= 1.0 else float(optimize.brentq(lambda q: binary_entropy(q) - per_bit, 1e-300, 0.5))
+        return BinaryCodes(**params)
 
     def _sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         if self.source == "bernoulli":

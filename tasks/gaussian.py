@@ -102,6 +102,12 @@ class Gaussian(Task):
     def mutual_information(self) -> float:
         return gaussian_mi_bits(self.cov, self.dim_x)
 
+    def renyi_mutual_information(self) -> float | None:
+        """The Renyi entropy of a normal law is its Shannon entropy plus a term in the
+        dimension alone, which cancels in H_a(X) + H_a(Y) - H_a(X,Y); orthogonal maps keep
+        it. Nonlinear transforms change Renyi entropies, so then None."""
+        return self.mutual_information if set(self.transforms) <= {"rotation"} else None
+
     def _gaussian_draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.standard_normal((n, self.dim_x + self.dim_y)) @ self._chol.T
 
@@ -126,6 +132,10 @@ class StudentT(Gaussian):
     def _validate(self) -> None:
         check_range("dof", self.dof, 0.0, math.inf, open_lo=True)
         super()._validate()
+
+    def renyi_mutual_information(self) -> None:
+        """The Student-t's Renyi MI depends on the order: not known in closed form here."""
+        return None
 
     @property
     def gaussian_part(self) -> float:

@@ -47,6 +47,8 @@ class LayerCodes(UniformBitsToLabel):
     continuous = True
     label_y = True
     noisy_truth = True
+    discrete_values = True
+    network_like = True
 
     def _validate(self) -> None:
         check_range("dim", self.dim, 1, 62, integer=True)
@@ -57,6 +59,10 @@ class LayerCodes(UniformBitsToLabel):
 
     @property
     def entropy_y(self) -> float:
+        return float(self.dim)
+
+    def renyi_mutual_information(self) -> float:
+        """X determines Y and both are uniform on 2**dim values: every order gives dim bits."""
         return float(self.dim)
 
     def noisy_mutual_information(self, sigma2: float) -> float:

@@ -33,6 +33,19 @@ class Parity(UniformBitsToLabel):
     def entropy_y(self) -> float:
         return 1.0
 
+    def exact_laws(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """X uniform on 2**dim words, Y uniform on {0, 1}; each (x, y) has probability
+        2**-dim (1 - noise) or 2**-dim noise."""
+        k = 2.0**self.dim
+        x = (np.array([1 / k]), np.array([k]))
+        y = (np.array([0.5]), np.array([2.0]))
+        if self.noise == 0:
+            return {"x": x, "y": y, "xy": x}
+        probs = np.array([self.noise, 1 - self.noise]) / k
+        if self.noise == 0.5:
+            return {"x": x, "y": y, "xy": (probs[:1], np.array([2 * k]))}
+        return {"x": x, "y": y, "xy": (probs, np.array([k, k]))}
+
     def subset_mutual_information(self, subset: Iterable[int]) -> float:
         """I(X_S; Y) in bits for a set S of feature indices: 0 unless S is all of X."""
         s = set(subset)

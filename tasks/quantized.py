@@ -77,6 +77,7 @@ class QuantizedGaussian(Task):
     name = "quantized_gaussian"
     continuous = True
     binned_truth = True
+    network_like = True
     params = {"rho": 0.9, "bins": 30, "range": (-1.0, 1.0), "activation": "tanh", "dim": 1}
     summary = "correlated Gaussian (or tanh unit) with the exact MI of its binned values"
     truth_method = "quadrature"

@@ -41,8 +41,9 @@ class BaseEstimator:
     ceiling_is_bound: ClassVar[bool] = False
     #: True when the second variable of I(X;Y) must be integer class labels.
     needs_label_y: ClassVar[bool] = False
-    #: True when the estimator targets I(X + Z; Y) for added noise Z (see :meth:`target`).
-    needs_noisy_truth: ClassVar[bool] = False
+    #: True when the estimator fits a density to real values (a covariance): it has
+    #: nothing to fit on variables that take a few values only (codes, labels).
+    needs_continuous_values: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.params))
@@ -90,6 +91,12 @@ class BaseEstimator:
         """I(X;Y|Z) = H(X,Z) + H(Y,Z) - H(X,Y,Z) - H(Z) in bits."""
         return self._run((x, y, z), ("x", "y", "z"), CONDITIONAL_MUTUAL_INFORMATION)
 
+    def mutual_information_parts(self, x: Any, y: Any) -> tuple[Any, Any, Any]:
+        """I(X;Y) in bits, with this estimator's own H(X) and H(Y) on the same sample where
+        they bound what the I(X;Y) estimate can reach (None where they do not): the
+        regime map judges saturation by them."""
+        return self.mutual_information(x, y), None, None
+
     def ceiling(self, n: int) -> float:
         """Value (bits) at which estimates on n samples saturate."""
         raise NotImplementedError
@@ -97,7 +104,7 @@ class BaseEstimator:
     def target(self, task: Any) -> float | None:
         """The exact value (bits) this estimator's I(X;Y) is scored against on ``task``:
         the task's I(X;Y), unless the estimator targets another quantity; None when
-        the task does not know it."""
+        the task does not know it (the map then does not pair them)."""
         return task.mutual_information
 
     def _run(self, arrays: Sequence[Any], names: Sequence[str], terms: Terms) -> Any:

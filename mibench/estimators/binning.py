@@ -15,26 +15,33 @@ Rules (edges are computed once per call, per batch element):
   give fewer, unequal bins.
 
 Float inputs are binned; integer inputs (e.g. class labels) are already discrete and
-pass through unchanged.
+pass through unchanged. Float inputs that hold whole numbers only (labels saved as
+float32, +-1 unit codes) are read as integer codes too, never merged by binning, with an
+:class:`~mibench.interface.AmbiguousInputWarning` when binning would have merged them;
+``rule=fixed`` warns with the share of values outside its range.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import torch
 
 from mibench._validate import Prepared, check_codes, check_pair, check_range
-from mibench.estimators.base import BaseEstimator, Terms
+from mibench.core.counting import pattern_ids
 from mibench.estimators.discrete import (
     ChaoShen,
+    CountBased,
     DiscreteEstimator,
     Grassberger,
     Jackknife,
     JamesStein,
     MillerMadow,
     PlugIn,
+    Subset,
 )
 from mibench.estimators.nsb import NSB
+from mibench.interface import AmbiguousInputWarning
 from mibench.spec import instantiate, parse_call
 
 #: The discrete estimators a binned estimator can put behind its discretizer.
@@ -113,7 +120,31 @@ def _as_float(value: Any) -> Any:
         return value
 
 
-class Binned(BaseEstimator):
+def _whole_numbers(t: torch.Tensor) -> bool:
+    """True when every value of a float tensor is a whole number (a quick look at the
+    first values settles the usual case of real activations)."""
+    head = t.reshape(-1)[:4096]
+    if not bool(torch.all(head == torch.round(head))):
+        return False
+    return bool(torch.all(t == torch.round(t)))
+
+
+def _warn_outside_range(t: torch.Tensor, name: str, value_range: Sequence[float], spec: str) -> None:
+    """rule=fixed puts values outside its range into the end bins; say how many."""
+    lo, hi = float(value_range[0]), float(value_range[1])
+    outside = int(((t < lo) | (t > hi)).sum())
+    if outside:
+        share = outside / t.numel()
+        warnings.warn(
+            f"{share:.1%} of the values of {name} (range {float(t.min()):.3g} to {float(t.max()):.3g}) lie outside "
+            f"range=({lo:g}, {hi:g}) and were put in the end bins by {spec}; give a range that covers the data, "
+            "or rule=uniform",
+            AmbiguousInputWarning,
+            stacklevel=2,
+        )
+
+
+class Binned(CountBased):
     """A discretizer in front of a discrete estimator (values in bits).
 
     ``binned(plugin, rule=uniform, bins=30)``: bin each float variable by ``rule``,
@@ -174,14 +205,38 @@ class Binned(BaseEstimator):
             check_range("width", p["width"], 0, open_lo=True, owner=self.name)
         self.inner.check_params(n_variables)
 
-    def _estimate(self, prepared: Prepared, names: list[str], terms: Terms) -> torch.Tensor:
+    def _subset_entropies(self, prepared: Prepared, names: list[str], subsets: Sequence[Subset]) -> dict[Subset, torch.Tensor]:
         inner = self.inner
-        p = self._params
         codes = []
         for t, name in zip(prepared.variables, names):
-            if t.is_floating_point():
-                codes.append(discretize(t, p["rule"], bins=p["bins"], value_range=p["range"], width=p["width"]))
-            else:
+            if not t.is_floating_point():
                 check_codes(t, name, inner.spec)
                 codes.append(t)
-        return inner.estimate_codes(codes, terms)
+            elif _whole_numbers(t):
+                codes.append(self._whole_number_codes(t, name))
+            else:
+                codes.append(self._bin(t, name))
+        return inner.subset_entropies(codes, subsets)
+
+    def _bin(self, t: torch.Tensor, name: str, warn: bool = True) -> torch.Tensor:
+        p = self._params
+        if p["rule"] == "fixed" and warn:
+            _warn_outside_range(t, name, p["range"], self.spec)
+        return discretize(t, p["rule"], bins=p["bins"], value_range=p["range"], width=p["width"])
+
+    def _whole_number_codes(self, t: torch.Tensor, name: str) -> torch.Tensor:
+        """Codes of a float variable that holds whole numbers only (class labels saved as
+        floats, +-1 unit codes): each value its own code, never merged by binning. Warns
+        when binning would have merged values, with the size of the effect."""
+        codes = (t.to(torch.float64) - t.amin(dim=1, keepdim=True).to(torch.float64)).to(torch.int64)
+        distinct = int(pattern_ids(codes)[1].max())
+        merged = int(pattern_ids(self._bin(t, name, warn=False))[1].max())
+        if merged < distinct:
+            warnings.warn(
+                f"{name} is {t.dtype} but holds whole numbers only ({distinct} distinct rows): read as integer codes, "
+                f"not binned ({self.spec} would have merged them into {merged}); pass integer codes "
+                "(x.astype(int)) to say so",
+                AmbiguousInputWarning,
+                stacklevel=2,
+            )
+        return codes

@@ -60,6 +60,7 @@ class ParametricGaussian(ContinuousEstimator):
     params = {"bias_correct": True}
     summary = "log-det of the sample covariance; exact for Gaussians, blind to nonlinear dependence"
     reference = "Cover & Thomas (2006) ch. 8; bias correction: Ince et al. (2017) Hum. Brain Mapp. 38:1541"
+    needs_continuous_values = True
 
     def check_params(self, n_variables: int) -> None:
         check_bool("bias_correct", self._params["bias_correct"], owner=self.name)

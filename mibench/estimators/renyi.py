@@ -13,6 +13,7 @@ failure: the value depends strongly on sigma; O(n^3) eigen-decomposition.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -33,6 +34,12 @@ class MatrixRenyi(ContinuousEstimator):
             raise ValueError(f"{self.name}: alpha must differ from 1 (use e.g. 1.01 to approach Shannon)")
         if self._params["sigma"] is not None:
             check_range("sigma", self._params["sigma"], 0, open_lo=True, owner=self.name)
+
+    def target(self, task: Any) -> float | None:
+        """The task's Renyi MI S_a(X) + S_a(Y) - S_a(X,Y), where it is known: it equals the
+        Shannon I(X;Y) for Gaussians under linear maps (the alpha terms cancel) and for
+        uniform discrete laws; elsewhere None, as a Renyi quantity is not a Shannon one."""
+        return task.renyi_mutual_information()
 
     def ceiling(self, n: int) -> float:
         """log2 n: the entropy of A = I/n, the largest any trace-one Gram matrix reaches."""

@@ -20,10 +20,15 @@ class Cell:
     """One stored estimate (bits) beside the exact truth it is scored against.
 
     ``family`` and ``d`` place the cell on a suite's map (the task family's label and
-    the grid dimension it was made from); ``bins`` is the bin count of a binned
-    estimator, None when the estimator does not bin. ``ceiling`` is the estimator's
-    declared ceiling at this N (bits; None where it declares none). A failed estimate
-    is a cell too: ``ok`` false, ``estimate`` None and the ``error`` text.
+    the grid dimension it was made from; None for cells placed off the grid to locate
+    a frontier); ``bins`` is the bin count of a binned estimator, None when the
+    estimator does not bin. ``ceiling`` is the estimator's declared ceiling at this N
+    (bits: what it returns when every row is distinct; None where it declares none), and
+    ``entropy_x`` / ``entropy_y`` its own estimates of H(X) and H(Y) on the same sample
+    where they bound its I(X;Y) (count-based estimators; the labels' entropy for
+    Kolchinsky-Tracey), None elsewhere: together they say which ceiling an estimate
+    hit. A failed estimate is a cell too: ``ok`` false, ``estimate`` None and the
+    ``error`` text.
     """
 
     estimator: str
@@ -31,13 +36,15 @@ class Cell:
     task_id: str
     task_params: dict[str, Any]
     n: int
-    d: int
+    d: int | None
     bins: int | None
     seed: int
     estimate: float | None
     truth: float
     joint_entropy: float | None
     ceiling: float | None
+    entropy_x: float | None
+    entropy_y: float | None
     seconds: float
     device: str
     ok: bool

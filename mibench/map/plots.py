@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -12,56 +13,115 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from mibench.map.regimes import REGIMES, frontier_axis  # noqa: E402
 
-COLOURS = {"reliable": "#3b9a57", "biased": "#f2a93b", "saturated": "#8e3b8f", "unstable": "#9aa5b1", "undefined": "#e6a3a3"}  # not computed (estimator caps) stays white
+COLOURS = {"reliable": "#3b9a57", "biased": "#f2a93b", "saturated": "#8e3b8f", "unstable": "#9aa5b1", "undefined": "#e6a3a3"}
+CAPPED = "#d9d9d9"  # not run: the suite caps this estimator's N or D
 
 
 def _panels(count: int) -> tuple[plt.Figure, list[plt.Axes]]:
     cols = min(4, count)
     rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows + 0.8), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.2 * rows + 0.9), squeeze=False, constrained_layout=True,
+                             sharex=True, sharey=True)
     flat = list(axes.ravel())
     for ax in flat[count:]:
         ax.set_visible(False)
+    for ax in flat[:count]:  # shared axes hide inner tick labels; every panel keeps its own
+        ax.tick_params(labelbottom=True, labelleft=True)
     return fig, flat[:count]
 
 
-def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path) -> Path:
-    """One panel per estimator spec: N (log2 axis) x D, colour = regime, with the
-    curve where the frontier's axis (the joint entropy H(X,Y) where the family
-    states one, else the truth I(X;Y)) equals log2 N: the plug-in ceiling."""
-    data = regimes[regimes["family"] == family]
+def _title(spec: str, bins: Any) -> str:
+    text = spec if pd.isna(bins) or f"bins={int(bins)}" in spec else f"{spec} [bins={int(bins)}]"
+    return "\n".join(textwrap.wrap(text, 44, break_on_hyphens=False))
+
+
+def _panel_keys(data: pd.DataFrame) -> list[tuple[str, Any]]:
+    return sorted({(e, b) for e, b in zip(data["estimator"], data["bins"])}, key=lambda k: (k[0], -1 if pd.isna(k[1]) else k[1]))
+
+
+def _select(data: pd.DataFrame, spec: str, bins: Any) -> pd.DataFrame:
+    rows = data[data["estimator"] == spec]
+    return rows[rows["bins"].isna()] if pd.isna(bins) else rows[rows["bins"] == bins]
+
+
+def _d_position(levels: pd.Series, ds: list[int], value: float) -> float:
+    """Where an axis value (e.g. H(X,Y)) falls on the heatmap's D rows (row i at i),
+    interpolating between the grid tasks' values."""
+    known = [(ds.index(d), levels[d]) for d in ds if d in levels.index and math.isfinite(levels[d])]
+    if len(known) < 2 or not math.isfinite(value):
+        return math.nan
+    rows, values = zip(*sorted(known, key=lambda kv: kv[1]))
+    return float(np.interp(value, values, rows, left=math.nan, right=math.nan))
+
+
+def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path, points: pd.DataFrame | None = None,
+                   caps: dict[str, tuple[float, float]] | None = None) -> Path:
+    """One panel per estimator (and bin count): N (log2 axis) x D, colour = regime; a dot
+    marks a reliable group that sits at its ceiling. Lines: where the frontier's axis
+    (H(X,Y) where the family states one, else I(X;Y)) equals log2 N (dashed), the measured
+    frontier (solid) and exact theory's (dotted) where known. Grey: not run (capped)."""
+    data = regimes[regimes["family"] == family].copy()
+    grid = data[data["d"].notna()]
     level_column, level_name = frontier_axis(data)
-    specs = sorted(data["estimator"].unique())
-    fig, axes = _panels(len(specs))
+    keys = _panel_keys(grid)
+    fig, axes = _panels(len(keys))
     cmap = ListedColormap([COLOURS[r] for r in REGIMES])
-    ns = sorted(data["n"].unique())
-    ds = sorted(data["d"].unique())
-    for ax, spec in zip(axes, specs):
-        panel = data[data["estimator"] == spec]
-        grid = np.full((len(ds), len(ns)), np.nan)
+    ns = sorted(grid["n"].unique())
+    ds = sorted(int(d) for d in grid["d"].unique())
+    x_of = {n: i for i, n in enumerate(ns)}
+    any_capped = False
+    for ax, (spec, bins) in zip(axes, keys):
+        panel = _select(grid, spec, bins)
+        cells = np.full((len(ds), len(ns)), np.nan)
         for row in panel.itertuples():
-            grid[ds.index(row.d), ns.index(row.n)] = REGIMES.index(row.regime)
-        ax.imshow(grid, origin="lower", aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(REGIMES) - 0.5, interpolation="nearest")
+            cells[ds.index(int(row.d)), x_of[row.n]] = REGIMES.index(row.regime)
+        cap = (caps or {}).get(spec)
+        if cap is not None:
+            capped = np.array([[d > cap[1] or n > cap[0] for n in ns] for d in ds])
+            if capped.any():
+                any_capped = True
+                ax.imshow(np.where(capped, 1.0, np.nan), origin="lower", aspect="auto", cmap=ListedColormap([CAPPED]),
+                          interpolation="nearest")
+        ax.imshow(cells, origin="lower", aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(REGIMES) - 0.5, interpolation="nearest")
+        flagged = panel[panel["at_ceiling"].astype(bool) & (panel["regime"] == "reliable")]
+        ax.plot([x_of[n] for n in flagged["n"]], [ds.index(int(d)) for d in flagged["d"]], "o", ms=2.5, color="white")
         if len(ns) * len(ds) <= 120:  # small grids: print the mean bias in each cell
-            for row in panel.groupby(["n", "d"])["bias"].mean().reset_index().itertuples():
+            for row in panel.itertuples():
                 if math.isfinite(row.bias):
-                    ax.text(ns.index(row.n), ds.index(row.d), f"{row.bias:+.2f}", ha="center", va="center", fontsize=6, color="white")
+                    ax.text(x_of[row.n], ds.index(int(row.d)), f"{row.bias:+.2f}", ha="center", va="center", fontsize=6, color="black")
+        levels = panel.groupby(panel["d"].astype(int))[level_column].mean()
+        xs = [_n_axis_position(levels[d], ns) if d in levels else np.nan for d in ds]
+        ax.plot(xs, range(len(ds)), color="black", lw=1.2, ls="--")
+        if points is not None and not points.empty:
+            mine = _select(points, spec, bins).sort_values("n")
+            measured = [_d_position(levels, ds, v) for v in mine["max"]]
+            ax.plot([x_of.get(n, np.nan) for n in mine["n"]], measured, color="white", lw=2.2)
+            ax.plot([x_of.get(n, np.nan) for n in mine["n"]], measured, color="black", lw=1.0)
+            if "theory" in mine and mine["theory"].notna().any():
+                theory = [_d_position(levels, ds, v) for v in mine["theory"]]
+                ax.plot([x_of.get(n, np.nan) for n in mine["n"]], theory, color="#1f4e9c", lw=1.6, ls=":")
         ax.set_xticks(range(len(ns)), [f"$2^{{{int(round(math.log2(n)))}}}$" for n in ns])
         ax.set_yticks(range(len(ds)), [str(d) for d in ds])
-        level = panel.groupby("d")[level_column].mean()
-        xs = [_n_axis_position(level[d], ns) if d in level else np.nan for d in ds]
-        ax.plot(xs, range(len(ds)), color="black", lw=1.5, ls="--")
-        ax.set_xlim(-0.5, len(ns) - 0.5)  # the line may run past the grid: clip it there
-        ax.set_title(spec, fontsize=8)
+        ax.set_xlim(-0.5, len(ns) - 0.5)
+        ax.set_ylim(-0.5, len(ds) - 0.5)
+        ax.set_title(_title(spec, bins), fontsize=7.5)
         ax.set_xlabel("N (samples)")
         ax.set_ylabel(d_label)
-    handles = [Patch(color=COLOURS[r], label=r) for r in REGIMES]
-    handles.append(plt.Line2D([], [], color="black", ls="--", label=f"{level_name} = log2 N"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
+    handles: list[Any] = [Patch(color=COLOURS[r], label=r) for r in REGIMES]
+    if any_capped:
+        handles.append(Patch(color=CAPPED, label="not run (max_n / max_d cap)"))
+    handles.append(Patch(facecolor="white", edgecolor="#999999", label="not paired"))
+    handles += [Line2D([], [], marker="o", ls="", color="white", markeredgecolor="#555555", label="reliable, at ceiling"),
+                Line2D([], [], color="black", ls="--", label=f"{level_name} = log2 N"),
+                Line2D([], [], color="black", lw=1.0, label="frontier (measured)")]
+    if points is not None and "theory" in points and points["theory"].notna().any():
+        handles.append(Line2D([], [], color="#1f4e9c", ls=":", lw=1.6, label="frontier (exact theory)"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=7.5, frameon=False)
     fig.suptitle(f"Where estimates can be trusted: {family}", fontsize=11)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -78,40 +138,52 @@ def _n_axis_position(bits: float, ns: list[int]) -> float:
     return i + (bits - logn[i]) / (logn[i + 1] - logn[i])
 
 
-def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, abs_tol: float, path: Path) -> Path:
-    """Mean bias (bits) against N, one line per D, ±1 seed std shaded, per estimator."""
-    data = regimes[regimes["family"] == family]
-    specs = sorted(data["estimator"].unique())
-    fig, axes = _panels(len(specs))
-    ds = sorted(data["d"].unique())
+def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: dict[str, float], path: Path) -> Path:
+    """Mean bias (bits) against N, one line per D with ±1 seed std shaded, per estimator
+    (and bin count); thin dashes: the bias the estimate would have at its ceiling; dots:
+    exact theory's expected bias where known. The green band is the tolerance."""
+    data = regimes[(regimes["family"] == family) & regimes["d"].notna()]
+    keys = _panel_keys(data)
+    fig, axes = _panels(len(keys))
+    ds = sorted(int(d) for d in data["d"].unique())
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(ds)))
     handles: dict[str, Any] = {}
-    for ax, spec in zip(axes, specs):
-        panel = data[data["estimator"] == spec]
-        ax.set_title(spec, fontsize=8)
-        for colour, d in zip(colours, ds):
-            line = panel[panel["d"] == d].groupby("n")[["bias", "std"]].mean().sort_index().dropna(subset=["bias"])
-            if line.empty:
-                continue
-            label = f"{d_label}={d}"
-            handles[label] = ax.plot(line.index, line["bias"], marker="o", ms=3, color=colour, label=label)[0]
-            ax.fill_between(line.index, line["bias"] - line["std"], line["bias"] + line["std"], color=colour, alpha=0.15)
-        if not ax.lines:  # every group undefined: nothing to put on log axes
-            ax.text(0.5, 0.5, "no finite estimate\n(errors in cells.csv)", ha="center", va="center", transform=ax.transAxes, fontsize=8)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            continue
+    abs_tol = tolerances["abs_tol"]
+    for ax, (spec, bins) in zip(axes, keys):
+        panel = _select(data, spec, bins)
+        ax.set_title(_title(spec, bins), fontsize=7.5)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("symlog", linthresh=abs_tol)  # linear inside the band, logarithmic beyond
         ax.axhspan(-abs_tol, abs_tol, color="#3b9a57", alpha=0.12, lw=0)
         ax.axhline(0, color="black", lw=0.8)
-        ax.set_xscale("log", base=2)
-        # linear inside the tolerance band, logarithmic beyond: a 0.05-bit bias and a
-        # 20-bit collapse both stay readable on one panel
-        ax.set_yscale("symlog", linthresh=abs_tol)
+        for colour, d in zip(colours, ds):
+            line = panel[panel["d"] == d].groupby("n")[["bias", "std", "ceiling", "truth"]].mean().sort_index()
+            finite = line.dropna(subset=["bias"])
+            if not finite.empty:
+                label = f"{d_label}={d}"
+                handles[label] = ax.plot(finite.index, finite["bias"], marker="o", ms=3, color=colour, label=label)[0]
+                ax.fill_between(finite.index, finite["bias"] - finite["std"], finite["bias"] + finite["std"], color=colour, alpha=0.15)
+            at_ceiling = (line["ceiling"] - line["truth"]).dropna()
+            if not at_ceiling.empty:
+                ax.plot(at_ceiling.index, at_ceiling, color=colour, lw=0.7, ls=(0, (2, 2)))
+            if "theory_bias" in panel:
+                theory = panel[panel["d"] == d].groupby("n")["theory_bias"].mean().dropna()
+                ax.plot(theory.index, theory, color=colour, lw=0, marker="x", ms=4)
+        if not any(line.get_marker() == "o" for line in ax.lines):
+            ax.text(0.5, 0.5, "no finite estimate\n(errors in cells.csv)", ha="center", va="center", transform=ax.transAxes, fontsize=8)
         ax.set_xlabel("N (samples)")
         ax.set_ylabel("bias (bits, symlog)")
     order = [f"{d_label}={d}" for d in ds if f"{d_label}={d}" in handles]
-    fig.legend([handles[k] for k in order], order, loc="outside lower center", ncol=max(1, len(order)), fontsize=8, frameon=False)
-    fig.suptitle(f"Bias of the mean estimate vs N: {family} (band: ±{abs_tol} bit, linear inside)", fontsize=11)
+    extra = [Patch(color="#3b9a57", alpha=0.3, label=f"|bias| <= {abs_tol:g} bit"),
+             Line2D([], [], color="black", lw=0.8, label="truth (bias 0)"),
+             Line2D([], [], color="grey", lw=0.7, ls=(0, (2, 2)), label="estimate at its ceiling")]
+    if "theory_bias" in data and data["theory_bias"].notna().any():
+        extra.append(Line2D([], [], color="grey", lw=0, marker="x", label="exact theory"))
+    fig.legend([handles[k] for k in order] + extra, order + [h.get_label() for h in extra], loc="outside lower center",
+               ncol=min(6, max(1, len(order) + len(extra))), fontsize=7.5, frameon=False)
+    rel = tolerances.get("rel_tol", 0)
+    note = f" (band: ±{abs_tol:g} bit" + (f"; rel_tol {rel:.0%} widens it for large truths)" if rel else ")")
+    fig.suptitle(f"Bias of the mean estimate vs N: {family}{note}", fontsize=11)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -1,23 +1,30 @@
-"""The main job: run a suite and write its regime maps.
+"""The main job: run a suite, locate its frontiers, and write its regime maps.
 
-Outputs in the results directory: ``results.sqlite`` (every cell), ``cells.csv``,
-``regimes.csv``, ``frontiers.csv``, ``frontier_fits.csv``, one heatmap and one
-bias-curve PNG per task family, and ``summary.md``.
+Outputs in the suite's results directory: ``results.sqlite`` (every cell), ``cells.csv``,
+``regimes.csv``, ``frontiers.csv`` (per estimator, family and N: where reliability
+ends, how finely that is known, and where exact theory puts it), ``frontier_laws.csv``,
+one heatmap and one bias-curve PNG per task family, and ``summary.md``.
 """
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
 from mibench.map.cells import COLUMNS, KEY
+from mibench.map.locate import MAX_ROUNDS, probe_groups, resolution_note, theory_biases, theory_frontiers
 from mibench.map.plots import bias_curves, regime_heatmap
-from mibench.map.regimes import REGIMES, classify, describe_fit, frontiers
+from mibench.map.regimes import REGIMES, classify, describe_law, frontiers, rules_text
 from mibench.map.store import Store
-from mibench.map.suite import Suite, load_suite
+from mibench.map.suite import Group, Suite, cell_count, load_suite
 from mibench.map.sweep import run_sweep
+from mibench.tasks import TASKS
+
+OUTPUT_GLOBS = ("map_*.png", "bias_*.png", "*.csv", "summary.md")  # what write_outputs owns in a results directory
 
 
 def run_map(
@@ -28,25 +35,52 @@ def run_map(
     client: Any = None,
     fresh: bool = False,
     progress: bool = True,
+    say: Callable[[str], None] = lambda text: None,
+    outputs: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Sweep ``suite`` into ``out`` (resuming what is there) and write every output."""
+    """Sweep ``suite`` into the results directory ``out`` (resuming what is there; a
+    directory holds one suite), locate its frontiers between grid points, and write every
+    output there (or in ``outputs``, e.g. for a subset of the suite). ``say`` receives
+    one-line progress notes (what is being rendered)."""
     suite = load_suite(suite) if isinstance(suite, str) else suite
-    store = Store(out, fresh=fresh)
+    store = Store(out, fresh=fresh, suite=suite.name)
     try:
         stats = run_sweep(suite, store, jobs=jobs, client=client, progress=progress)
-        cells = _suite_cells(suite, store)
+        probes: list[Group] = []
+        for round_ in range(1, MAX_ROUNDS + 1):
+            regimes = classify(suite_cells(suite.groups + probes, store), suite.tolerances)
+            new = [g for g in probe_groups(suite, regimes, suite.groups + probes) if g not in probes]
+            if not new:
+                break
+            probes += new
+            more = run_sweep(suite, store, jobs=jobs, client=client, progress=progress, groups=new,
+                             label=f"locating frontiers ({round_})")
+            stats = _add_stats(stats, more)
+        cells = suite_cells(suite.groups + probes, store)
     finally:
         store.close()
-    return {**stats, **write_outputs(suite, cells, Path(out), stats)}
+    stats["probe_cells"] = cell_count(probes)
+    folder = Path(out if outputs is None else outputs)
+    folder.mkdir(parents=True, exist_ok=True)
+    say(f"rendering {2 * cells['family'].nunique() if not cells.empty else 0} figures and summary.md in {folder}")
+    return {**stats, **write_outputs(suite, cells, folder, stats)}
 
 
-def _suite_cells(suite: Suite, store: Store) -> pd.DataFrame:
-    """The stored cells of this suite's groups, placed on this suite's map: ``family``,
-    ``d`` and ``bins`` come from the suite, whatever suite first wrote the cell."""
+def _add_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for key in ("cells_total", "cells_run", "cells_skipped", "errors", "seconds"):
+        out[key] = a[key] + b[key]
+    out["seconds_by_estimator"] = Counter(a["seconds_by_estimator"]) + Counter(b["seconds_by_estimator"])
+    return out
+
+
+def suite_cells(groups: list[Group], store: Store) -> pd.DataFrame:
+    """The stored cells of these groups, placed on this suite's map: ``family``, ``d``
+    and ``bins`` come from the groups, whatever run first wrote the cell."""
     placement = pd.DataFrame(
-        [(*key, g.family, g.d, g.bins) for g in suite.groups for key in g.keys()],
+        [(*key, g.family, g.d, g.bins) for g in groups for key in g.keys()],
         columns=[*KEY, "family", "d", "bins"],
-    ).astype({"bins": "Int64"})
+    ).astype({"bins": "Int64", "d": "Int64"})
     cells = store.cells().drop(columns=["family", "d", "bins"])
     return placement.merge(cells, on=list(KEY), how="inner")[list(COLUMNS)]
 
@@ -55,63 +89,129 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
 
 
+def family_order(suite: Suite, families: list[str]) -> list[str]:
+    """Network-like families (a layer's units or codes) first, then the suite's order."""
+    entries = {t.family: t for t in suite.tasks}
+    listed = [f for f in (t.family for t in suite.tasks) if f in families]
+    return sorted(listed, key=lambda f: not TASKS[entries[f].name].network_like)
+
+
 def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str, Any]) -> dict[str, Any]:
-    """Tidy CSVs, figures and summary.md from the cells of one suite."""
-    stats = {**stats, "failed": int((~cells["ok"]).sum()) if not cells.empty else 0}
+    """Tidy CSVs, figures and summary.md from the cells of one suite; outputs of an
+    earlier run that this one does not rewrite (a family no longer mapped) are removed."""
+    stats = {**stats, "failed": int((~cells["ok"]).sum()) if not cells.empty else 0, "stored": len(cells)}
     regimes = classify(cells, suite.tolerances)
-    points, fits = frontiers(regimes)
-    cells.to_csv(out / "cells.csv", index=False)
-    regimes.to_csv(out / "regimes.csv", index=False)
-    points.to_csv(out / "frontiers.csv", index=False)
-    fits.to_csv(out / "frontier_fits.csv", index=False)
+    regimes["theory_bias"] = theory_biases(regimes)
+    points, laws = frontiers(regimes)
+    if not points.empty:
+        points["theory"] = theory_frontiers(suite, points)
+    families = family_order(suite, list(regimes["family"].unique()))
+    written = [out / "cells.csv", out / "regimes.csv", out / "frontiers.csv", out / "frontier_laws.csv", out / "summary.md"]
+    cells.to_csv(written[0], index=False)
+    regimes.to_csv(written[1], index=False)
+    points.to_csv(written[2], index=False)
+    laws.to_csv(written[3], index=False)
     figures = []
-    for family in sorted(regimes["family"].unique()):
+    for family in families:
         label = suite.d_label(family)
-        figures.append(regime_heatmap(regimes, family, label, out / f"map_{_slug(family)}.png"))
-        figures.append(bias_curves(regimes, family, label, suite.tolerances["abs_tol"], out / f"bias_{_slug(family)}.png"))
-    summary = out / "summary.md"
-    summary.write_text(render_summary(suite, regimes, fits, stats, figures))
-    return {"regimes": regimes, "fits": fits, "figures": figures, "summary": summary, "failed": stats["failed"]}
+        fam_points = points[points["family"] == family] if not points.empty else points
+        figures.append(regime_heatmap(regimes, family, label, out / f"map_{_slug(family)}.png", fam_points, _caps(suite)))
+        figures.append(bias_curves(regimes, family, label, suite.tolerances, out / f"bias_{_slug(family)}.png"))
+    written[4].write_text(render_summary(suite, regimes, points, laws, stats, figures, families))
+    keep = set(written) | set(figures) | {out / "results.sqlite"}
+    for pattern in OUTPUT_GLOBS:
+        for stale in out.glob(pattern):
+            if stale not in keep:
+                stale.unlink()
+    return {"regimes": regimes, "points": points, "laws": laws, "figures": figures, "summary": written[4],
+            "failed": stats["failed"], "stored": stats["stored"]}
 
 
-def render_summary(suite: Suite, regimes: pd.DataFrame, fits: pd.DataFrame, stats: dict[str, Any], figures: list[Path]) -> str:
-    tol = suite.tolerances
-    lines = [
-        f"# mibench map: suite `{suite.name}`",
-        "",
-        suite.description,
-        "",
-        f"{stats['cells_total']} cells ({stats['cells_run']} run now in {stats['seconds']:.0f} s, {stats['cells_skipped']} "
-        f"already stored; {stats['failed']} failed, see the error column of cells.csv). Grid: N = {', '.join(map(str, suite.n))}; "
-        f"D = {', '.join(map(str, suite.d))}; bins = {', '.join(map(str, suite.bins))}; {len(suite.seeds)} seeds.",
-        "",
-        f"A group of seeds is **reliable** when |mean bias| <= {tol['abs_tol']} bit (or {tol['rel_tol']:.0%} of the truth) "
-        f"and the seed std <= {tol['std_tol']} bit; **saturated** when the mean sits within {tol['delta']} bit of the "
-        "estimator's ceiling for that N (plug-in: log2 N) while the truth lies above it; **unstable** when the std is "
-        "too large; **biased** otherwise; **undefined** when a seed gave NaN or failed.",
-        "",
-        "*Where reliability ends*: at each N, the largest value such that every group at or below it is reliable. "
-        "On families whose joint entropy H(X,Y) is finite (discrete codes, quantized units) that value is H(X,Y), the "
-        "entropy of the codes a count-based estimator must resolve, and the margin log2 N - H(X,Y) at the boundary says "
-        "how far below its log2 N ceiling the estimator stays reliable; on continuous families it is I(X;Y). "
-        "The dashed line on the heatmaps marks where that value equals log2 N.",
-        "",
-    ]
-    for family in sorted(regimes["family"].unique()):
+def _caps(suite: Suite) -> dict[str, tuple[float, float]]:
+    """(max_n, max_d) of each estimator the suite caps, by spec."""
+    return {e.spec: limit for e, limit in zip(suite.estimators, suite.limits) if limit != (math.inf, math.inf)}
+
+
+def best_by_n(points: pd.DataFrame, families: list[str]) -> list[dict[str, Any]]:
+    """For each family and N: the estimator(s) reliable to the largest value on the
+    frontier's axis, that value, and the largest grid D they handle reliably."""
+    rows = []
+    for family in families:
+        fam = points[points["family"] == family]
+        for n, g in fam.groupby("n", sort=True):
+            usable = g[g["max"].notna()]
+            if usable.empty:
+                rows.append({"family": family, "n": int(n), "best": "none reliable", "max": math.nan, "axis": g["axis"].iloc[0],
+                             "d_max": math.nan, "beyond": False})
+                continue
+            top = usable["max"].max()
+            winners = usable[usable["max"] >= top - 1e-9]
+            names = [_with_bins(r.estimator, r.bins) for r in winners.itertuples()]
+            rows.append({"family": family, "n": int(n), "best": " = ".join(f"`{x}`" for x in names[:3])
+                         + (f" (+{len(names) - 3} tied)" if len(names) > 3 else ""),
+                         "max": float(top), "axis": g["axis"].iloc[0], "d_max": float(winners["d_max"].max()),
+                         "beyond": bool((winners["status"] == "beyond grid").any())})
+    return rows
+
+
+def _with_bins(spec: str, bins: Any) -> str:
+    return spec if pd.isna(bins) or f"bins={int(bins)}" in spec else f"{spec} [bins={int(bins)}]"
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def render_summary(suite: Suite, regimes: pd.DataFrame, points: pd.DataFrame, laws: pd.DataFrame, stats: dict[str, Any],
+                   figures: list[Path], families: list[str]) -> str:
+    lines = [f"# mibench map: suite `{suite.name}`", "", suite.description, ""]
+    lines += ["## Where to start", "",
+              "For each task family (a network layer's units and codes first) and N: the estimator that stays reliable "
+              "to the largest joint entropy H(X,Y) (or, on continuous families, the largest true I), that value, and the "
+              "largest grid D it handles. `>=` marks a frontier beyond the grid's largest task.", "",
+              "| family | N | use | reliable up to | largest reliable D |", "|---|---|---|---|---|"]
+    for row in best_by_n(points, families) if not points.empty else []:
+        reach = "-" if math.isnan(row["max"]) else f"{'>= ' if row['beyond'] else ''}{row['axis']} = {row['max']:.2f}"
+        lines.append(f"| {row['family']} | {row['n']} | {row['best']} | {reach} | {_fmt(row['d_max'], 0)} |")
+    lines += ["", "## Each estimator in plain words", "",
+              "Where a law is claimed it rests on at least 3 N whose frontier was located to within 0.25 bit; theory is "
+              "the exact finite-sample expectation (`mibench.theory`) where a family allows it.", "",
+              "| estimator | family | where reliability ends | theory | saturated | undefined |", "|---|---|---|---|---|---|"]
+    for law in laws.to_dict("records") if not laws.empty else []:
+        lines.append(_estimator_line(law, regimes, points))
+    lines += ["", "## How the map is made", "", rules_text(suite.tolerances), "",
+              f"{stats['stored']} cells stored for this suite ({stats['cells_run']} run now in {stats['seconds']:.0f} s, "
+              f"{stats['cells_skipped']} already stored; {stats.get('probe_cells', 0)} placed between grid points to "
+              f"locate frontiers; {stats['failed']} failed, see the error column of cells.csv). Grid: N = "
+              f"{', '.join(map(str, suite.n))}; D = {', '.join(map(str, suite.d))}; bins = {', '.join(map(str, suite.bins))}; "
+              f"{len(suite.seeds)} seeds. " + resolution_note(points), ""]
+    lines += [f"Note: {note}." for note in suite.notes] + ([""] if suite.notes else [])
+    for family in families:
         data = regimes[regimes["family"] == family]
-        lines += [f"## {family} ({suite.d_label(family)} on the vertical axis)", ""]
-        lines += ["| estimator | " + " | ".join(REGIMES) + " | where reliability ends |", "|---|" + "---|" * (len(REGIMES) + 1)]
-        for spec, g in data.groupby("estimator", sort=True):
+        lines += [f"## {family} ({suite.d_label(family)} on the vertical axis)", "",
+                  "| estimator | " + " | ".join(REGIMES) + " | at ceiling |", "|---|" + "---|" * (len(REGIMES) + 1)]
+        for (spec, bins), g in data.groupby(["estimator", "bins"], sort=True, dropna=False):
             shares = g["regime"].value_counts(normalize=True)
-            fit_rows = fits[(fits["estimator"] == spec) & (fits["family"] == family)] if not fits.empty else fits
-            where = "; ".join(
-                (f"bins={int(f['bins'])}: " if pd.notna(f["bins"]) else "") + describe_fit(f) for f in fit_rows.to_dict("records")
-            )
-            lines.append(f"| `{spec}` | " + " | ".join(f"{shares.get(r, 0):.0%}" for r in REGIMES) + f" | {where} |")
+            lines.append(f"| `{_with_bins(spec, bins)}` | " + " | ".join(f"{shares.get(r, 0):.0%}" for r in REGIMES)
+                         + f" | {g['at_ceiling'].mean():.0%} |")
         lines.append("")
-        for fig in figures:
-            if fig.stem in (f"map_{_slug(family)}", f"bias_{_slug(family)}"):
-                lines.append(f"![{fig.stem}]({fig.name})")
+        lines += [f"![{fig.stem}]({fig.name})" for fig in figures if fig.stem in (f"map_{_slug(family)}", f"bias_{_slug(family)}")]
         lines.append("")
-    lines += ["Files: `results.sqlite` (every cell), `cells.csv`, `regimes.csv`, `frontiers.csv`, `frontier_fits.csv`."]
+    lines += ["Files: `results.sqlite` (every cell), `cells.csv`, `regimes.csv`, `frontiers.csv`, `frontier_laws.csv`."]
     return "\n".join(lines) + "\n"
+
+
+def _estimator_line(law: dict, regimes: pd.DataFrame, points: pd.DataFrame) -> str:
+    mine = regimes[(regimes["estimator"] == law["estimator"]) & (regimes["family"] == law["family"])]
+    if pd.notna(law["bins"]):
+        mine = mine[mine["bins"] == law["bins"]]
+    theory = points[(points["estimator"] == law["estimator"]) & (points["family"] == law["family"])]
+    theory_margin = (pd.Series([math.log2(n) for n in theory["n"]], index=theory.index) - theory["theory"]).median() \
+        if "theory" in theory and theory["theory"].notna().any() else math.nan
+    theory_text = f"log2 N - H(X,Y) >= {theory_margin:.2f}" if math.isfinite(theory_margin) else "-"
+    undefined = mine[mine["regime"] == "undefined"]
+    why = ""
+    if len(undefined):
+        why = f" (N <= {int(undefined['n'].max())})" if undefined["n"].max() < mine["n"].max() else ""
+    return (f"| `{_with_bins(law['estimator'], law['bins'])}` | {law['family']} | {describe_law(law)} | {theory_text} | "
+            f"{(mine['regime'] == 'saturated').mean():.0%} | {(mine['regime'] == 'undefined').mean():.0%}{why} |")

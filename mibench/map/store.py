@@ -16,12 +16,12 @@ import pandas as pd
 
 from mibench.map.cells import COLUMNS, KEY, Cell
 
-SCHEMA_VERSION = 3  # 2: joint_entropy column; 3: ceiling column, bins NULL when not binned, key without bins
+SCHEMA_VERSION = 3  # 2: joint_entropy; 3: ceiling, entropy_x/y, bins and d NULL where absent, key without bins
 FILENAME = "results.sqlite"
 _TYPES = {
     "estimator": "TEXT NOT NULL", "family": "TEXT NOT NULL", "task_id": "TEXT NOT NULL", "task_params": "TEXT NOT NULL",
-    "n": "INTEGER NOT NULL", "d": "INTEGER NOT NULL", "bins": "INTEGER", "seed": "INTEGER NOT NULL",
-    "estimate": "REAL", "truth": "REAL NOT NULL", "joint_entropy": "REAL", "ceiling": "REAL", "seconds": "REAL NOT NULL",
+    "n": "INTEGER NOT NULL", "d": "INTEGER", "bins": "INTEGER", "seed": "INTEGER NOT NULL",
+    "estimate": "REAL", "truth": "REAL NOT NULL", "joint_entropy": "REAL", "ceiling": "REAL", "entropy_x": "REAL", "entropy_y": "REAL", "seconds": "REAL NOT NULL",
     "device": "TEXT NOT NULL", "ok": "INTEGER NOT NULL", "error": "TEXT", "warning": "TEXT", "version": "TEXT NOT NULL",
 }
 assert tuple(_TYPES) == COLUMNS, "the store's columns are the cell record's fields"
@@ -41,7 +41,10 @@ class StoreError(ValueError):
 class Store:
     """The SQLite results store of one results directory."""
 
-    def __init__(self, out: str | Path, *, fresh: bool = False) -> None:
+    def __init__(self, out: str | Path, *, fresh: bool = False, suite: str | None = None) -> None:
+        """Open (creating) the store of ``out``. With ``suite``, the directory belongs to
+        that suite: a store written by another suite is refused, so two suites' outputs
+        never lie side by side."""
         self.dir = Path(out)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / FILENAME
@@ -49,6 +52,19 @@ class Store:
             self.path.unlink()
         self.db = sqlite3.connect(self.path)
         self._check_schema()
+        if suite is not None:
+            self._claim(suite)
+
+    def _claim(self, suite: str) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='suite'").fetchone()
+        if row is not None and row[0] != suite:
+            self.db.close()
+            raise StoreError(
+                f"{self.dir} holds the results of suite {row[0]!r}, not {suite!r}; a directory holds one suite: "
+                f"use another --out, or --fresh to replace them"
+            )
+        with self.db:
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('suite', ?)", (suite,))
 
     def _check_schema(self) -> None:
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -81,9 +97,10 @@ class Store:
     def cells(self) -> pd.DataFrame:
         """Every stored cell as a tidy frame (NaN estimates come back as NaN)."""
         frame = pd.read_sql_query("SELECT * FROM cells", self.db)
-        for column in ("estimate", "ceiling", "joint_entropy"):
+        for column in ("estimate", "ceiling", "joint_entropy", "entropy_x", "entropy_y"):
             frame[column] = frame[column].astype(float)
-        frame["bins"] = frame["bins"].astype("Int64")  # NULL when the estimator does not bin
+        for column in ("bins", "d"):  # NULL when the estimator does not bin / the cell is off the grid
+            frame[column] = frame[column].astype("Int64")
         frame["ok"] = frame["ok"].astype(bool)
         return frame
 

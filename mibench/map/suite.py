@@ -14,7 +14,7 @@ import ast
 import math
 import operator
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,11 +32,15 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TOP_KEYS = ("name", "description", "seeds", "n", "d", "bins", "binning", "device", "tolerances", "estimators", "tasks")
-TOLERANCES = {"abs_tol": 0.1, "rel_tol": 0.05, "std_tol": 0.05, "delta": 0.1}
+#: Regime tolerances (bits): the bias (and the seed spread) allowed, an optional share of
+#: the truth allowed on top (off), and how near the ceiling counts as at it.
+TOLERANCES = {"abs_tol": 0.1, "rel_tol": 0.0, "delta": 0.1}
+_TOLERANCE_RANGES = {"abs_tol": {"lo": 0, "open_lo": True}, "rel_tol": {"lo": 0}, "delta": {"lo": 0}}
 TASK_KEYS = ("name", "family", "d_label", "params", "binning")
 ESTIMATOR_KEYS = ("spec", "max_n", "max_d")  # the limits keep O(n^2)/O(n^3) estimators affordable
 BINNING_KEYS = ("rule", "range", "width")
-RENAMED = {"label": "family", "d_means": "d_label", "binning_rule": "binning = { rule = ... }"}
+RENAMED = {"label": "family", "d_means": "d_label", "binning_rule": "binning = { rule = ... }",
+           "std_tol": "abs_tol (the seed spread is held to the same tolerance as the bias)"}
 BUILTIN = ("quick", "default", "full")
 
 
@@ -89,6 +93,7 @@ class Suite:
     tasks: list[TaskEntry]
     limits: list[tuple[float, float]] = field(default_factory=list)  # (max_n, max_d) per estimator
     groups: list[Group] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a reader should know before it runs
 
     def d_label(self, family: str) -> str:
         """What the grid dimension D means for this family (the heatmaps' vertical axis)."""
@@ -183,7 +188,7 @@ def load_suite(name_or_path: str = "default") -> Suite:
     unknown_keys(tol_raw, tuple(TOLERANCES), "tolerances.")
     tolerances = {**TOLERANCES, **tol_raw}
     for key, value in tolerances.items():
-        problem = range_problem(value, 0)
+        problem = range_problem(value, **_TOLERANCE_RANGES[key])
         if problem:
             raise fail(f"tolerances.{key}", problem)
 
@@ -256,12 +261,13 @@ def binning_table(table: Any, key: str, fail: Any, unknown_keys: Any) -> dict[st
 
 
 def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, b: int) -> Estimator | None:
-    """The configured estimator for this task, or None when it does not apply.
+    """The configured estimator for this task family, or None when they are not paired.
 
     Discrete estimators see continuous tasks through their binned form (the task's
     binning table); tasks whose truth is about binned values (quantized_gaussian) are
     scored for binning estimators only; label-only estimators need a task with labels
-    as Y, and noise-analytic ones (Kolchinsky-Tracey) a task that knows I(X+Z;Y).
+    as Y; density fits need real values that are not a handful of codes. Whether the
+    task knows the quantity the estimator targets is checked per task (``target``).
     """
     continuous = task_cls.continuous
     if isinstance(est, Binned):
@@ -277,7 +283,7 @@ def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, b: int) -> 
         return Binned(discrete=est, **binning)
     if not continuous or task_cls.binned_truth or (est.needs_label_y and not task_cls.label_y):
         return None
-    if est.needs_noisy_truth and not task_cls.noisy_truth:
+    if est.needs_continuous_values and task_cls.discrete_values:
         return None
     return est
 
@@ -289,13 +295,20 @@ def bins_of(est: Estimator) -> int | None:
     return None
 
 
+def _bin_counts(suite: Suite, cls: type, est: Estimator) -> tuple[int, ...]:
+    """The bins grid where binning applies; one count where any binning gives the same
+    codes (a task whose values are a few codes); (0,) where nothing is binned."""
+    if not (cls.continuous and isinstance(est, (Binned, DiscreteEstimator))):
+        return (0,)
+    return suite.bins[:1] if cls.discrete_values else suite.bins
+
+
 def _expand(suite: Suite, fail: Any) -> list[Group]:
-    groups = []
+    groups: dict[tuple, Group] = {}
     for i, entry in enumerate(suite.tasks):
         cls = TASKS[entry.name]
         for est, (max_n, max_d) in zip(suite.estimators, suite.limits):
-            binned_here = cls.continuous and isinstance(est, (Binned, DiscreteEstimator))
-            for b in suite.bins if binned_here else (0,):
+            for b in _bin_counts(suite, cls, est):
                 configured = _estimator_for(est, entry, cls, b)
                 if configured is None:
                     continue
@@ -309,12 +322,54 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
                         task = get_task(entry.name, **params)
                     except (ValueError, TypeError) as exc:
                         raise fail(f"tasks[{i}].params", f"at D={d}, B={b}: {exc}") from None
+                    if configured.target(task) is None:
+                        continue
                     for n in (n for n in suite.n if n <= max_n):
-                        groups.append(Group(configured.spec, entry.family, entry.name, tuple(sorted(params.items())),
-                                            task.id, n, d, bins_of(configured), suite.seeds))
-    # Several estimators can reach the same configured spec (e.g. binned forms, or a
-    # width rule that ignores the bins grid).
-    return list(dict.fromkeys(groups))
+                        group = Group(configured.spec, entry.family, entry.name, tuple(sorted(params.items())),
+                                      task.id, n, d, bins_of(configured), suite.seeds)
+                        key = (group.estimator, group.task_id, group.n)
+                        if key in groups:  # e.g. two D that make the same task, or binned forms that coincide
+                            if groups[key].d != d:
+                                _note_duplicate(suite, entry.family, groups[key].d, d, task.id)
+                            continue
+                        groups[key] = group
+    return list(groups.values())
+
+
+def _note_duplicate(suite: Suite, family: str, kept: int, dropped: int, task_id: str) -> None:
+    note = (f"{family}: D = {dropped} gives the same task as D = {kept} ({task_id}); its cells are run and "
+            f"counted once, under D = {kept}")
+    if note not in suite.notes:
+        suite.notes.append(note)
+
+
+def subset(suite: Suite, estimators: list[str] | None = None, families: list[str] | None = None) -> Suite:
+    """The suite cut down to some of its estimators (by id or spec) and task families,
+    expanded again; unknown names are refused, listing the suite's own."""
+    if not estimators and not families:
+        return suite
+    chosen = list(zip(suite.estimators, suite.limits))
+    if estimators:
+        known = {e.name for e in suite.estimators} | {e.spec for e in suite.estimators}
+        unknown = [e for e in estimators if e not in known]
+        if unknown:
+            raise SuiteError(f"{suite.path}: no estimator {unknown[0]!r} in suite {suite.name!r}; "
+                             f"it has {', '.join(e.spec for e in suite.estimators)}")
+        chosen = [(e, lim) for e, lim in chosen if e.name in estimators or e.spec in estimators]
+    tasks = suite.tasks
+    if families:
+        unknown = [f for f in families if f not in {t.family for t in tasks}]
+        if unknown:
+            raise SuiteError(f"{suite.path}: no family {unknown[0]!r} in suite {suite.name!r}; "
+                             f"it has {', '.join(t.family for t in tasks)}")
+        tasks = [t for t in tasks if t.family in families]
+    cut = replace(suite, estimators=[e for e, _ in chosen], limits=[lim for _, lim in chosen], tasks=tasks, groups=[], notes=[])
+
+    def fail(key: str, why: str) -> SuiteError:
+        return SuiteError(f"{suite.path}: {key}: {why}")
+
+    cut.groups = _expand(cut, fail)
+    return cut
 
 
 def cell_count(groups: list[Group]) -> int:

@@ -43,6 +43,13 @@ def run_group(group: Group, device: str = "cpu") -> list[Cell]:
     return cells
 
 
+def _floats(values: Any, count: int) -> list[float | None]:
+    """Per-seed floats from a batched estimate (numpy or torch, any device); None -> Nones."""
+    if values is None:
+        return [None] * count
+    return [float(v) for v in np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1)]
+
+
 def declared_ceiling(estimator: Any, n: int) -> float | None:
     """The estimator's ceiling (bits) at n samples, None where it declares none."""
     try:
@@ -72,27 +79,26 @@ def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], 
             xs, ys = torch.as_tensor(xs, device=device), torch.as_tensor(ys, device=device)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            values = estimator.mutual_information(xs, ys)
-        values = np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1)
+            values, h_x, h_y = (_floats(v, len(seeds)) for v in estimator.mutual_information_parts(xs, ys))
         note = "; ".join(sorted({str(w.message) for w in caught})) or None
         seconds = (time.perf_counter() - t0) / len(seeds)
         return [
-            Cell(**base, seed=s, estimate=float(v), seconds=seconds, ok=True, error=None, warning=note)
-            for s, v in zip(seeds, values)
+            Cell(**base, seed=s, estimate=v, entropy_x=hx, entropy_y=hy, seconds=seconds, ok=True, error=None, warning=note)
+            for s, v, hx, hy in zip(seeds, values, h_x, h_y)
         ]
     except Exception as exc:  # noqa: BLE001 - a failing estimator is data, not a crash
         if len(seeds) > 1:  # isolate the failing seed(s)
             return [row for s in seeds for row in _run_seeds(group, task, estimator, (s,), device, base)]
         seconds = time.perf_counter() - t0
-        return [Cell(**base, seed=seeds[0], estimate=None, seconds=seconds, ok=False,
+        return [Cell(**base, seed=seeds[0], estimate=None, entropy_x=None, entropy_y=None, seconds=seconds, ok=False,
                      error=f"{type(exc).__name__}: {exc}", warning=None)]
 
 
-def pending_groups(suite: Suite, store: Store) -> list[Group]:
-    """The suite's groups, each cut down to the seeds not yet stored."""
+def pending_groups(suite: Suite, store: Store, groups: list[Group] | None = None) -> list[Group]:
+    """The suite's groups (or ``groups``), each cut down to the seeds not yet stored."""
     done = store.finished()
     todo = []
-    for g in suite.groups:
+    for g in suite.groups if groups is None else groups:
         seeds = tuple(s for s, key in zip(g.seeds, g.keys()) if key not in done)
         if seeds:
             todo.append(replace(g, seeds=seeds))
@@ -113,20 +119,25 @@ def run_sweep(
     client: Any = None,
     progress: bool = True,
     on_group: Callable[[Group], None] | None = None,
+    groups: list[Group] | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
-    """Run every pending group of ``suite`` into ``store``. Returns counts and timing."""
-    todo = pending_groups(suite, store)
+    """Run every pending group of ``suite`` (or of ``groups``) into ``store``. Returns
+    counts, timing and the seconds spent per estimator."""
+    chosen = suite.groups if groups is None else groups
+    todo = pending_groups(suite, store, chosen)
     total = cell_count(todo)
-    stats = {"cells_total": cell_count(suite.groups), "cells_run": 0, "cells_skipped": cell_count(suite.groups) - total, "errors": 0}
-    bar = _progress_bar(total, progress, suite.name)
+    stats: dict[str, Any] = {"cells_total": cell_count(chosen), "cells_run": 0, "cells_skipped": cell_count(chosen) - total,
+                             "errors": 0, "seconds_by_estimator": Counter()}
+    bar = _progress_bar(todo, progress, label or f"mibench map {suite.name}")
     t0 = time.perf_counter()
 
     def record(group: Group, cells: list[Cell]) -> None:
         store.write(cells)
         stats["cells_run"] += len(cells)
         stats["errors"] += sum(not c.ok for c in cells)
-        bar.update(len(cells))
-        bar.set_postfix(errors=stats["errors"], refresh=False)
+        stats["seconds_by_estimator"][group.estimator.split("(")[0]] += sum(c.seconds for c in cells)
+        bar.done(group, len(cells))
         if on_group is not None:
             on_group(group)
 
@@ -204,7 +215,8 @@ def _submit_ignoring_interrupts(pool: cf.ProcessPoolExecutor, work: Callable, gr
 def _dead_worker_rows(group: Group, device: str) -> list[Cell]:
     base = _base_row(group, get_task(group.task_name, **dict(group.task_params)), parse_spec(group.estimator), device)
     error = f"worker process died (out of memory or killed) on each of {_MAX_SOLO_DEATHS} attempts on its own"
-    return [Cell(**base, seed=s, estimate=None, seconds=0.0, ok=False, error=error, warning=None) for s in group.seeds]
+    return [Cell(**base, seed=s, estimate=None, entropy_x=None, entropy_y=None, seconds=0.0, ok=False, error=error, warning=None)
+            for s in group.seeds]
 
 
 def _run_dask(todo: list[Group], device: str, client: Any, record: Callable) -> None:
@@ -219,15 +231,57 @@ def _run_dask(todo: list[Group], device: str, client: Any, record: Callable) -> 
         raise
 
 
+def expected_cost(group: Group) -> float:
+    """Relative cost of a group (its estimator's cost model at its N and D, times its
+    seeds), so the progress bar's ETA weighs a kernel estimate at N = 4096 above a plug-in
+    count at N = 64."""
+    name = group.estimator.split("(")[0]
+    dim = group.d or 1
+    return len(group.seeds) * COST_MODEL.get(name, COST_MODEL["default"])(group.n, dim)
+
+
+COST_MODEL = {  # relative seconds per seed, from the per-cell timings of the default map
+    "default": lambda n, d: 2e-4 + 2e-7 * n * d,
+    "nsb": lambda n, d: 2e-2 + 1e-6 * n * d,
+    "ksg": lambda n, d: 1e-3 + 2e-6 * n * d,
+    "kozachenko_leonenko": lambda n, d: 1e-3 + 2e-6 * n * d,
+    "kde": lambda n, d: 1e-3 + 3e-9 * n * n * d,
+    "kolchinsky_tracey": lambda n, d: 1e-3 + 3e-9 * n * n * d,
+    "renyi": lambda n, d: 1e-3 + 5e-10 * n**3,
+    "infonce": lambda n, d: 0.15 + 1e-5 * n,
+    "nwj": lambda n, d: 0.15 + 1e-5 * n,
+    "mine": lambda n, d: 0.15 + 1e-5 * n,
+}
+
+
 class _NoBar:
-    def update(self, n: int) -> None: ...
-    def set_postfix(self, **kw: Any) -> None: ...
+    def done(self, group: Group, cells: int) -> None: ...
     def close(self) -> None: ...
 
 
-def _progress_bar(total: int, enabled: bool, name: str) -> Any:
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
+class _CostBar:
+    """A tqdm bar over expected cost (see :func:`expected_cost`), showing cells done and
+    the estimator and family of the group that just finished."""
 
-    return tqdm(total=total, unit="cell", desc=f"mibench map {name}", smoothing=0.05)
+    def __init__(self, todo: list[Group], desc: str) -> None:
+        from tqdm.auto import tqdm
+
+        self.costs = {id(g): expected_cost(g) for g in todo}
+        self.by_key = {(g.estimator, g.task_id, g.n): expected_cost(g) for g in todo}
+        total = sum(self.costs.values())
+        self.cells = 0
+        self.bar = tqdm(total=total, desc=desc, smoothing=0.05,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}")
+
+    def done(self, group: Group, cells: int) -> None:
+        self.cells += cells
+        self.bar.set_postfix_str(f"{self.cells} cells; last: {group.estimator.split('(')[0]} on {group.family}, N={group.n}",
+                                 refresh=False)
+        self.bar.update(self.by_key.get((group.estimator, group.task_id, group.n), 0.0))
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _progress_bar(todo: list[Group], enabled: bool, desc: str) -> Any:
+    return _CostBar(todo, desc) if enabled and todo else _NoBar()

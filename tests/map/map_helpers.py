@@ -51,6 +51,7 @@ def fake_cells(estimates, truth, n=1024, estimator="plugin", ok=True, joint_entr
         "estimator": estimator, "family": "f", "task_id": task_id, "n": n, "d": d, "bins": None,
         "seed": range(len(estimates)), "estimate": estimates, "truth": truth, "ok": ok,
         "joint_entropy": joint_entropy, "ceiling": declared_ceiling(make_estimator(estimator), n),
+        "entropy_x": None, "entropy_y": None,
     })
 
 

@@ -3,37 +3,49 @@ import math
 import sys
 
 import pandas as pd
+import pytest
 
 from map_helpers import TINY, fake_cells, tiny, write_suite  # noqa: F401 (tiny is a fixture)
 
 from mibench.cli import main
 from mibench.map.regimes import classify
+from mibench.map.suite import load_suite
 from mibench.map.report import run_map
+from mibench.map.store import Store, StoreError
 
 
 def test_map_writes_every_output(tiny, tmp_path):
     out = tmp_path / "maps"
     result = run_map(tiny, out, progress=False)
-    for name in ("results.sqlite", "cells.csv", "regimes.csv", "frontiers.csv", "frontier_fits.csv", "summary.md",
+    for name in ("results.sqlite", "cells.csv", "regimes.csv", "frontiers.csv", "frontier_laws.csv", "summary.md",
                  "map_codebook.png", "bias_codebook.png", "map_quantized_gaussian.png"):
         assert (out / name).stat().st_size > 0, name
     summary = (out / "summary.md").read_text()
-    assert "## codebook" in summary and "map_codebook.png" in summary and "48 cells (48 run now" in summary
+    cells = pd.read_csv(out / "cells.csv")
+    stored = Store(out).cells()
+    assert len(cells) == len(stored) == result["stored"]  # the summary counts what is stored
+    assert "## codebook" in summary and "map_codebook.png" in summary and f"{len(stored)} cells stored" in summary
     regimes = pd.read_csv(out / "regimes.csv")
     assert set(regimes["regime"]) <= {"reliable", "biased", "saturated", "unstable", "undefined"}
-    assert len(regimes) == len(tiny.groups) == len(result["regimes"])
+    grid = regimes[regimes["d"].notna()]
+    assert len(grid) == len(tiny.groups) and len(regimes) == len(result["regimes"])
+    # cells placed between grid points to locate frontiers are ordinary cells, off the grid
+    assert result["probe_cells"] == len(cells) - 48 > 0 and cells["d"].isna().sum() == result["probe_cells"]
 
 def test_cli_map_runs_and_resumes(tmp_path, capsys):
     path = write_suite(tmp_path, TINY)
-    out = str(tmp_path / "cli")
-    assert main(["map", path, "--out", out, "--no-progress"]) == 0
-    assert "48 cells (48 run now" in capsys.readouterr().out
-    assert main(["map", path, "--out", out, "--no-progress"]) == 0
-    assert "(0 run now, 48 already stored" in capsys.readouterr().out
+    out = tmp_path / "cli"
+    assert main(["map", path, "--out", str(out), "--no-progress", "--jobs", "1"]) == 0
+    stored = len(Store(out / "tiny").cells())
+    printed = capsys.readouterr()
+    assert f"{stored} cells ({stored} run now" in printed.out and "Where the time went" in printed.out
+    assert "mibench: rendering" in printed.err
+    assert main(["map", path, "--out", str(out), "--no-progress", "--jobs", "1"]) == 0
+    assert f"(0 run now, {stored} already stored" in capsys.readouterr().out
 
 def test_scheduler_without_dask_says_how_to_install_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if Dask were not installed
-    assert main(["map", "quick", "--scheduler", "local", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert main(["map", "quick", "--scheduler", "local", "--out", str(tmp_path), "--no-progress", "--jobs", "1"]) == 2
     assert 'pip install "mibench[dask]"' in capsys.readouterr().err
     assert not (tmp_path / "results.sqlite").exists()  # failed before any work
 
@@ -52,5 +64,54 @@ def test_bias_curves_survive_an_estimator_that_failed_everywhere(tmp_path):
         fake_cells([1.0, 1.01, 0.99], 1.0, estimator="plugin"),
         fake_cells([math.nan] * 3, 1.0, estimator="parametric_gaussian", ok=False),
     ])
-    path = bias_curves(classify(cells), "f", "D", 0.1, tmp_path / "bias.png")
+    path = bias_curves(classify(cells), "f", "D", {"abs_tol": 0.1, "rel_tol": 0.0}, tmp_path / "bias.png")
     assert path.stat().st_size > 0
+
+
+def test_each_suite_writes_to_its_own_directory_and_a_directory_holds_one_suite(tmp_path, capsys):
+    tiny = write_suite(tmp_path, TINY)
+    other = write_suite(tmp_path, TINY.replace('name = "tiny"', 'name = "other"').replace("n = [64, 512]", "n = [64]"), "o.toml")
+    out = tmp_path / "results"
+    assert main(["map", tiny, "--out", str(out), "--no-progress", "--jobs", "1"]) == 0
+    assert main(["map", other, "--out", str(out), "--no-progress", "--jobs", "1"]) == 0
+    capsys.readouterr()
+    assert (out / "tiny" / "summary.md").exists() and (out / "other" / "summary.md").exists()
+    assert not (out / "summary.md").exists()
+    with pytest.raises(StoreError, match="holds the results of suite 'tiny', not 'other'"):
+        run_map(load_suite(other), out / "tiny", progress=False)
+
+
+def test_outputs_an_earlier_run_left_behind_are_removed(tiny, tmp_path):
+    out = tmp_path / "maps"
+    run_map(tiny, out, progress=False)
+    (out / "map_retired_family.png").write_bytes(b"stale")
+    run_map(tiny, out, progress=False)
+    assert not (out / "map_retired_family.png").exists() and (out / "map_codebook.png").exists()
+
+
+def test_a_subset_runs_into_the_suites_store_and_writes_apart(tmp_path, capsys):
+    path = write_suite(tmp_path, TINY)
+    out = tmp_path / "results"
+    assert main(["map", path, "--out", str(out), "--no-progress", "--jobs", "1", "--estimator", "plugin", "--family", "codebook"]) == 0
+    capsys.readouterr()
+    cells = Store(out / "tiny").cells()
+    assert set(cells["estimator"]) == {"plugin"} and set(cells["task_id"].str.split("(").str[0]) == {"binary_codes"}
+    assert (out / "tiny" / "subset" / "summary.md").exists() and not (out / "tiny" / "summary.md").exists()
+    assert main(["map", path, "--out", str(out), "--no-progress", "--jobs", "1", "--family", "nope"]) == 2
+    assert "no family 'nope' in suite 'tiny'; it has codebook, quantized_gaussian" in capsys.readouterr().err
+
+
+def test_duplicate_cells_are_announced_before_running_and_counted_once(tmp_path, capsys):
+    text = TINY.replace('K = "=2**D"', 'K = "=2**max(D, 9)"')  # D = 2 and D = 9 make the same codebook
+    path = write_suite(tmp_path, text)
+    assert main(["map", path, "--out", str(tmp_path / "r"), "--no-progress", "--jobs", "1", "--family", "codebook"]) == 0
+    err = capsys.readouterr().err
+    assert "note: codebook: D = 9 gives the same task as D = 2" in err
+    summary = (tmp_path / "r" / "tiny" / "subset" / "summary.md").read_text()
+    assert "D = 9 gives the same task as D = 2" in summary
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("mibench 0.")
