@@ -111,3 +111,29 @@ def test_float16_and_float32_inputs_bin_like_float64(rng):
     ref = mibench.entropy(x.astype(np.float64), "binned(plugin, rule=fixed, bins=8)")
     for dtype in (torch.float16, torch.float32):
         assert float(mibench.entropy(torch.as_tensor(x).to(dtype), "binned(plugin, rule=fixed, bins=8)")) == pytest.approx(ref, abs=1e-3)
+
+
+def test_labels_saved_as_floats_are_read_as_labels_not_binned():
+    # class labels 0..9 stored as float32: a fixed (-1, 1) grid would merge classes 1-9
+    rng = np.random.default_rng(3)
+    acts = np.tanh(rng.standard_normal((5000, 4)))
+    labels = rng.integers(0, 10, 5000)
+    spec = "binned(plugin, rule=fixed, bins=30)"
+    with pytest.warns(mibench.AmbiguousInputWarning, match="whole numbers only .10 distinct rows.*merged them into 2"):
+        as_float = mibench.mutual_information(acts, labels.astype(np.float32), spec)
+    assert as_float == mibench.mutual_information(acts, labels, spec)
+    assert as_float == pytest.approx(mibench.entropy(labels), abs=0.05)  # all binned rows distinct: I = H(Y)
+
+
+def test_plus_minus_one_codes_are_read_as_codes_silently(recwarn):
+    codes = 2.0 * np.random.default_rng(4).integers(0, 2, (400, 3)) - 1
+    assert mibench.entropy(codes, "binned(plugin, rule=uniform, bins=8)") == mibench.entropy((codes > 0).astype(int))
+    assert not [w for w in recwarn if issubclass(w.category, mibench.AmbiguousInputWarning)]
+
+
+def test_fixed_range_says_how_much_it_clips():
+    relu = np.maximum(np.random.default_rng(5).standard_normal((4000, 3)) * 2, 0)
+    share = float(np.mean(relu > 1))
+    with pytest.warns(mibench.AmbiguousInputWarning, match=f"{share:.1%} of the values of x .* outside range=.-1, 1."):
+        clipped = mibench.entropy(relu, "binned(plugin, rule=fixed, bins=30)")
+    assert clipped < mibench.entropy(relu, "binned(plugin, rule=uniform, bins=30)") - 1  # the effect is large

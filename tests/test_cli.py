@@ -103,6 +103,22 @@ def test_estimate_on_a_task_reports_truth_bias_and_regime(capsys):
     assert "truth 0.5310 bits (closed form)" in text and "regime: reliable" in text
 
 
+def test_estimate_states_the_ceiling_of_the_quantity_it_estimated(capsys, tmp_path, rng):
+    # 12 binned units are distinct on every row, so plug-in I(T;Y) for 1-bit labels is its
+    # own H(Y): the ceiling that applies is about 1 bit, not log2 N
+    acts, labels = np.tanh(rng.standard_normal((500, 12))), rng.integers(0, 2, 500)
+    np.savez(tmp_path / "d.npz", acts=acts, labels=labels)
+    spec = "binned(plugin, rule=fixed, bins=30)"
+    out = run_json(capsys, "estimate", "--x", f"{tmp_path / 'd.npz'}:acts", "--y", f"{tmp_path / 'd.npz'}:labels", "-e", spec, "--json")
+    h_y = mibench.entropy(labels)
+    assert out["ceiling_of"] == "H(Y)" and out["ceiling"] == pytest.approx(h_y) and out["bits"] == pytest.approx(h_y)
+    out = run_json(capsys, "estimate", "--x", f"{tmp_path / 'd.npz'}:acts", "-e", spec, "--json")
+    assert out["ceiling"] == pytest.approx(np.log2(500)) and out["ceiling_of"] == "N"
+    assert main(["estimate", "--task", "parity(dim=24, noise=0.1)", "-n", "256", "--seeds", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "regime: saturated" in text and "own H(Y) on this sample" in text
+
+
 def test_console_script_and_module_entry_points_run():
     out = subprocess.run([sys.executable, "-m", "mibench", "list"], capture_output=True, text=True, check=True)
     assert "plugin" in out.stdout

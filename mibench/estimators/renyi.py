@@ -5,10 +5,16 @@ From a Gaussian Gram matrix K_ij = exp(-|x_i - x_j|^2 / (2 sigma^2)), A = K / tr
 (so tr A = 1), S_alpha(A) = 1/(1 - alpha) log2 sum_i lambda_i(A)^alpha. Joint
 entropy uses the Hadamard product, A_xy = A_x o A_y / tr(A_x o A_y), and
 I = S(A_x) + S(A_y) - S(A_xy). Kernel width rule (stated, per variable):
-sigma = 1.06 * s * n^(-1 / (4 + d)) with s the mean column std (Silverman's rule of
-thumb, as in Yu et al.), unless ``sigma`` is given. In bits; a functional of the
-data's Gram matrix, not Shannon's entropy (alpha -> 1 approaches it). Known
-failure: the value depends strongly on sigma; O(n^3) eigen-decomposition.
+sigma = 4 * sqrt(d) * s * n^(-1 / (4 + d)) with s the mean column std, unless ``sigma``
+is given: Scott's n^(-1/(4+d)) rate, scaled with the Euclidean distance (which grows as
+sqrt(d)), and wide on purpose. The joint Gram matrix A_x o A_y has only n eigenvalues,
+so its entropy cannot exceed log2 n while S(A_x) + S(A_y) can approach 2 log2 n: narrow
+kernels in many dimensions manufacture dependence (Silverman's per-coordinate width gave
++2.4 bits at d = 2 and log2 n at d = 8 on independent Gaussians). With this width
+independent samples stay within about 0.05 bit of 0 for d <= 8 and n >= 256, at the cost
+of shrinking true dependence (smoothing); the map shows by how much. In bits; a
+functional of the data's Gram matrix, not Shannon's entropy (alpha -> 1 approaches
+it), scored only where the task's Renyi MI is known. O(n^3) eigen-decomposition.
 """
 from __future__ import annotations
 
@@ -19,6 +25,9 @@ import torch
 
 from mibench._validate import check_range
 from mibench.estimators.continuous import ContinuousEstimator
+
+
+WIDTH = 4.0  # the kernel width rule's multiplier (see the module notes)
 
 
 class MatrixRenyi(ContinuousEstimator):
@@ -50,12 +59,20 @@ class MatrixRenyi(ContinuousEstimator):
         n, d = x.shape
         sigma = self._params["sigma"]
         if sigma is None:
-            sigma = 1.06 * float(x.std(dim=0).mean()) * n ** (-1.0 / (4 + d))
+            sigma = WIDTH * math.sqrt(d) * float(x.std(dim=0).mean()) * n ** (-1.0 / (4 + d))
         k = torch.exp(-torch.cdist(x, x).pow(2) / (2 * sigma**2))
         return k / torch.trace(k)
 
     def _spectral_entropy(self, a: torch.Tensor) -> torch.Tensor:
-        eig = torch.linalg.eigvalsh(a).clamp(min=0)
+        try:
+            eig = torch.linalg.eigvalsh(a)
+        except torch.linalg.LinAlgError:  # repeated rows (codes) can stall the solver: a tiny ridge unsticks it
+            try:
+                eig = torch.linalg.eigvalsh(a + 1e-12 * torch.eye(a.shape[0], dtype=a.dtype, device=a.device))
+            except torch.linalg.LinAlgError as exc:
+                raise ValueError(f"{self.name}: the Gram matrix's eigenvalues did not converge ({exc}); the data may hold "
+                                 "huge or degenerate values: rescale them, or give sigma") from None
+        eig = eig.clamp(min=0)
         alpha = self._params["alpha"]
         return torch.log(torch.sum(eig**alpha)) / (1 - alpha)
 

@@ -82,3 +82,80 @@ def test_builtin_suites_load_and_default_covers_the_registry():
 
 
 # -- store ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [("abs_tol = 0", "tolerances.abs_tol: must be a number > 0; got 0"),
+     ("abs_tol = -0.1", "tolerances.abs_tol: must be a number > 0"),
+     ("delta = -0.1", "tolerances.delta: must be a number >= 0"),
+     ("rel_tol = nan", "tolerances.rel_tol: must be a number >= 0; got nan"),
+     ("std_tol = 0.05", "tolerances.std_tol: renamed to abs_tol")],
+)
+def test_bad_tolerances_are_refused(tmp_path, table, message):
+    path = write_suite(tmp_path, TINY + f"\n[tolerances]\n{table}\n", "bad.toml")
+    with pytest.raises(SuiteError, match=message.replace("(", r"\(")):
+        load_suite(path)
+
+
+def test_old_key_names_say_what_they_became(tmp_path):
+    path = write_suite(tmp_path, TINY.replace('family = "codebook"', 'label = "codebook"'), "old.toml")
+    with pytest.raises(SuiteError, match=r"tasks\[0\].label: renamed to family"):
+        load_suite(path)
+
+
+PAIRINGS = """
+name = "pairings"
+seeds = 2
+n = [64]
+d = [1, 2]
+bins = [4, 8]
+
+[[estimators]]
+spec = "plugin"
+
+[[estimators]]
+spec = "renyi"
+
+[[estimators]]
+spec = "parametric_gaussian"
+
+[[estimators]]
+spec = "gcmi"
+
+[[estimators]]
+spec = "kolchinsky_tracey"
+
+[[tasks]]
+name = "gaussian"
+params = { dim_x = "=D", dim_y = "=D", rho = 0.5 }
+
+[[tasks]]
+name = "gaussian"
+family = "warped"
+params = { dim_x = "=D", dim_y = "=D", rho = 0.5, transforms = ["asinh"] }
+
+[[tasks]]
+name = "student_t"
+params = { dim_x = "=D", dim_y = "=D", rho = 0.5 }
+
+[[tasks]]
+name = "layer_codes"
+params = { dim = "=D" }
+"""
+
+
+def test_pairings_that_cannot_mean_anything_are_not_made(tmp_path):
+    suite = load_suite(write_suite(tmp_path, PAIRINGS))
+    pairs = {(g.estimator.split("(")[0], g.family) for g in suite.groups}
+    # a Renyi functional is scored only where the task's Renyi MI is known (Gaussian, uniform codes)
+    assert ("renyi", "gaussian") in pairs and ("renyi", "layer_codes") in pairs
+    assert ("renyi", "student_t") not in pairs and ("renyi", "warped") not in pairs
+    # density fits have nothing to fit on +-1 codes and labels
+    assert ("parametric_gaussian", "layer_codes") not in pairs and ("gcmi", "layer_codes") not in pairs
+    assert ("parametric_gaussian", "gaussian") in pairs
+    # Kolchinsky-Tracey only where I(T+Z;Y) is known
+    assert {f for e, f in pairs if e == "kolchinsky_tracey"} == {"layer_codes"}
+    # any binning of +-1 codes gives the same codes: one bin count, not two identical rows
+    assert {g.bins for g in suite.groups if g.family == "layer_codes" and g.estimator.startswith("binned")} == {4}
+    assert {g.bins for g in suite.groups if g.family == "gaussian" and g.estimator.startswith("binned")} == {4, 8}
