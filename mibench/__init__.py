@@ -4,12 +4,17 @@ All values are in bits. See ``mibench.list_estimators()`` for the estimators.
 """
 from mibench._version import __version__
 from mibench.api import conditional_entropy, conditional_mutual_information, entropy, mutual_information
+from mibench.dumps.format import Dump, DumpError
+from mibench.dumps.recorder import Recorder
 from mibench.estimators.base import BaseEstimator
 from mibench.interface import AmbiguousInputWarning, Estimator, UndefinedEstimateWarning
 from mibench.registry import list_estimators, make_estimator, parse_spec
 from mibench.tasks import get_task, list_tasks, parse_task
 
 __all__ = [
+    "Dump",
+    "DumpError",
+    "Recorder",
     "AmbiguousInputWarning",
     "BaseEstimator",
     "Estimator",

@@ -13,59 +13,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from mibench import api
+from mibench.arrays import load_array
 from mibench._version import __version__
 from mibench.interface import AmbiguousInputWarning, UndefinedEstimateWarning
 from mibench.registry import REGISTRY, make_estimator
 from mibench.tasks import TASKS
-
-
-def load_array(source: str) -> Any:
-    """Load ``PATH`` or ``PATH:KEY`` from .npy, .npz, .csv or .pt, safely (no pickles)."""
-    path, key = Path(source), ""
-    if not path.exists() and ":" in source:
-        head, _, key = source.rpartition(":")
-        path = Path(head)
-    if not path.exists():
-        raise ValueError(f"no such file: {path}")
-    suffix = path.suffix.lower()
-    if suffix not in _LOADERS:
-        raise ValueError(f"unsupported file type {suffix!r} for {path}; use .npy, .npz, .csv or .pt")
-    try:
-        data = _LOADERS[suffix](path)
-    except Exception as exc:  # a truncated or foreign file can fail in many ways
-        raise ValueError(f"cannot read {path} ({type(exc).__name__}: {exc}); is the file complete and not pickled?") from exc
-    if isinstance(data, dict):
-        return _pick(data, key, path)
-    return data
-
-
-def _load_npz(path: Path) -> dict:
-    with np.load(path, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
-
-
-def _load_pt(path: Path) -> Any:
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-_LOADERS = {
-    ".npy": lambda path: np.load(path, allow_pickle=False),
-    ".npz": _load_npz,
-    ".csv": lambda path: np.loadtxt(path, delimiter=",", ndmin=2),
-    ".pt": _load_pt,
-}
-
-
-def _pick(arrays: dict, key: str, path: Path) -> Any:
-    if not key:
-        if len(arrays) == 1:
-            return next(iter(arrays.values()))
-        raise ValueError(f"pick an array of {path} with {path}:KEY; it holds {', '.join(sorted(arrays))}")
-    if key not in arrays:
-        raise ValueError(f"no array {key!r} in {path}; it holds {', '.join(sorted(arrays))}")
-    return arrays[key]
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -233,6 +185,56 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dump(args: argparse.Namespace) -> int:
+    from mibench.dumps.format import Dump, describe
+    from mibench.dumps.importers import import_dump
+    from mibench.dumps.nets import train_reference
+
+    if args.action == "info":
+        dump = Dump(args.path)
+        dump.validate()
+        summary = describe(dump)
+        if args.json:
+            print(json.dumps(summary))
+            return 0
+        print(f"{args.path}: n = {summary['n']} rows, {summary['classes']} classes, "
+              f"{len(summary['epochs'])} epochs ({summary['epochs'][0]}..{summary['epochs'][-1]}), "
+              f"population: {'yes' if summary['population'] else 'no'}; inputs: {summary['inputs'] or 'none'}")
+        print(f"  {'layer':<16} {'width':>5} {'snapshots':>9} {'min':>9} {'max':>9}  distinct rows per snapshot")
+        for row in summary["layers"]:
+            print(f"  {row['layer']:<16} {row['width']:>5} {row['snapshots']:>9} {row['min']:>9.3g} {row['max']:>9.3g}  "
+                  f"{row['distinct_min']}..{row['distinct_max']}")
+        if summary["meta"]:
+            print(f"  meta: {json.dumps(summary['meta'])}")
+        return 0
+    if args.action == "import":
+        inputs = load_array(args.inputs) if args.inputs else None
+        out = import_dump(args.source, args.path, args.import_out, labels=args.labels, inputs=inputs)
+        print(f"wrote {out}")
+        return 0
+    if not (args.net and args.out):
+        raise ValueError("mibench dump --net NAME --out PATH (or: dump info FILE, dump import ...)")
+    rec = train_reference(args.net, epochs=args.epochs, snapshots=args.snapshots, seed=args.seed, out=args.out,
+                          stream=args.stream)
+    print(f"wrote {args.out}: {args.net}, {len(rec._epochs)} snapshots of {len(rec.layers)} layers; "
+          f"accuracy {rec.meta['accuracy']:.3f} (train {rec.meta['train_accuracy']:.3f})")
+    return 0
+
+
+def cmd_plane(args: argparse.Namespace) -> int:
+    from mibench.dumps.format import Dump
+    from mibench.dumps.plane import information_plane, plane_limits, plot_plane
+
+    dump = Dump(args.dump)
+    points = information_plane(dump, args.estimator)
+    out = Path(args.out)
+    csv = Path(args.csv) if args.csv else out.with_suffix(".csv")
+    points.to_csv(csv, index=False)
+    plot_plane(points, plane_limits(dump), out, title=f"{args.dump} [{points['estimator'].iloc[0]}]")
+    print(f"wrote {out} and {csv}: {len(points)} snapshots of {points['layer'].nunique()} layers")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mibench", description="Can this mutual-information estimate be trusted?")
     parser.add_argument("--version", action="version", version=f"mibench {__version__}")
@@ -269,6 +271,37 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--estimator", action="append", metavar="ID", help="run only this estimator of the suite (id or spec; repeatable)")
     mp.add_argument("--family", action="append", metavar="FAMILY", help="run only this task family of the suite (repeatable)")
     mp.set_defaults(func=cmd_map)
+    dp = sub.add_parser(
+        "dump",
+        help="activation dumps: build a reference network's (--net), describe one (info), convert another tool's (import)",
+        description="mibench dump --net NAME --out PATH | mibench dump info FILE | "
+        "mibench dump import --from ibsgd|idnns|npy SRC --out DUMP.npz --labels PATH[:KEY]",
+    )
+    dp.add_argument("--net", help="reference network: tishby-tanh, tishby-relu, bnn, tishby-quantized, "
+                                  "tishby-quantized-4, digits-mlp")
+    dp.add_argument("--out", help="where to write the dump (.npz, or a directory with --stream)")
+    dp.add_argument("--epochs", type=int, default=3000, help="training epochs (default 3000)")
+    dp.add_argument("--snapshots", type=int, default=100, help="snapshots at log-spaced epochs (default 100)")
+    dp.add_argument("--seed", type=int, default=0)
+    dp.add_argument("--stream", action="store_true", help="write one file per epoch into --out (a directory)")
+    dp.set_defaults(func=cmd_dump, action=None)
+    actions = dp.add_subparsers(dest="action")
+    info = actions.add_parser("info", help="describe a dump: n, layers, widths, epochs, value ranges, distinct rows")
+    info.add_argument("path", help="the dump: .npz, .pt or a directory")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    imp = actions.add_parser("import", help="convert an ibsgd, IDNNs or .npy-folder dump")
+    imp.add_argument("path", metavar="SRC", help="the source: a directory or file")
+    imp.add_argument("--from", dest="source", required=True, choices=("ibsgd", "idnns", "npy"), help="the source's format")
+    imp.add_argument("--out", dest="import_out", required=True, help="the dump to write (.npz)")
+    imp.add_argument("--labels", help="PATH[:KEY] of the (n,) class labels, where the source lacks them")
+    imp.add_argument("--inputs", help="PATH[:KEY] of the (n, d) inputs (optional)")
+    pp = sub.add_parser("plane", help="information plane of a dump: I(X;T) vs I(T;Y) per layer and epoch",
+                        description="Writes plane.png (one line per layer, epochs coloured) and a CSV of the points.")
+    pp.add_argument("dump", help="the dump: .npz, .pt or a directory")
+    pp.add_argument("-e", "--estimator", default="binned(plugin, rule=fixed, bins=30)", help="estimator spec")
+    pp.add_argument("--out", default="plane.png", help="the figure (default plane.png)")
+    pp.add_argument("--csv", help="the points (default: the figure's name with .csv)")
+    pp.set_defaults(func=cmd_plane)
     return parser
 
 

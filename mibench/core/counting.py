@@ -193,14 +193,21 @@ def pattern_ids(codes: torch.Tensor, *, _multipliers: torch.Tensor | None = None
         if top < max(4 * n, 1 << 16):
             return _dense_small(column, top + 1)
         return _dense_from_keys(column, bound=top + 1)[:2]
-    if codes.dtype == torch.uint8 or int(codes.max()) < 256:
+    # Rows whose columns take few values (binary or quantized layers, binned units) get an
+    # exact mixed-radix key: counted with one bincount when the key space is small
+    # against N, sorted once otherwise. Wider alphabets are packed or hashed below.
+    radix = (codes.reshape(-1, d).amax(dim=0).to(torch.int64) + 1).tolist()
+    space = math.prod(radix)
+    if _multipliers is None and space < 2**63:
+        keys = _mixed_radix(codes, radix)
+        if space <= max(4 * n, 1 << 16):
+            return _dense_small(keys, space)
+        return _dense_from_keys(keys, bound=space)[:2]
+    if max(radix) <= 256:
         words = _byte_words(codes)
         if words.shape[2] == 1:
             return _dense_from_keys(words[..., 0])[:2]
     else:
-        radix = (codes.reshape(-1, d).amax(dim=0) + 1).tolist()
-        if math.prod(radix) < 2**63:
-            return _dense_from_keys(_mixed_radix(codes, radix), bound=math.prod(radix))[:2]
         words = codes.to(torch.int64)
     keys = _hash_words(words, _HASH_MULT if _multipliers is None else _multipliers)
     ids, k, perm, is_start = _dense_from_keys(keys)

@@ -100,7 +100,7 @@ class DiscreteEstimator(CountBased):
     def subset_entropies(self, variables: Sequence[torch.Tensor], subsets: Sequence[Subset]) -> dict[Subset, torch.Tensor]:
         """Joint entropy (bits, ``(b,)`` float64) of each subset of integer-code variables
         ``(b, n, d)``; each variable's rows are counted once, whatever the subsets."""
-        id_sets = [pattern_ids(v) for v in variables]
+        id_sets = [_shared_pattern_ids(v) for v in variables]
         supports = self._supports(len(variables))
         out = {}
         for subset in dict.fromkeys(subsets):
@@ -110,6 +110,16 @@ class DiscreteEstimator(CountBased):
                 support = math.prod(supports[i] for i in subset)  # type: ignore[misc]
             out[subset] = self.entropy_from_counts(counts, support)
         return out
+
+
+def _shared_pattern_ids(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pattern ids of ``codes (b, n, d)``; a variable broadcast over the batch (one label
+    vector for many snapshots) is counted once and its ids shared."""
+    b = codes.shape[0]
+    if b > 1 and codes.stride(0) == 0:
+        ids, k = pattern_ids(codes[:1])
+        return ids.expand(b, -1), k.expand(b)
+    return pattern_ids(codes)
 
 
 class _CountFormula(DiscreteEstimator):

@@ -23,35 +23,43 @@ MAX_ROUNDS = 8  # a 32-bit bracket needs 7 halvings to reach 0.25 bit
 
 
 def probe_groups(suite: Suite, regimes: pd.DataFrame, known: list[Group]) -> list[Group]:
-    """Groups at the midpoints of the brackets still wider than the resolution."""
+    """Groups at the midpoints of the brackets still wider than the resolution, and of
+    reliable stretches wider than :data:`GAP_CHECK` below a frontier (reliability that
+    comes and goes between grid points would otherwise go unseen)."""
     if regimes.empty:
         return []
     points, _ = frontiers(regimes)
-    tasks = {g.task_id: g for g in known}
+    templates = {g.task_id: g for g in known}
     out: dict[tuple, Group] = {}
-    for p in points[(points["status"] == "bracketed") & (points["axis"] == "H(X,Y)")].itertuples():
+    for p in points[points["axis"] == "H(X,Y)"].itertuples():
         rows = regimes[(regimes["estimator"] == p.estimator) & (regimes["family"] == p.family) & (regimes["n"] == p.n)
                        & ((regimes["bins"] == p.bins) if pd.notna(p.bins) else regimes["bins"].isna())]
-        upper = rows[rows["joint_entropy"] == p.upper]
-        if upper.empty:
-            continue
-        template = tasks[upper["task_id"].iloc[0]]
-        base = get_task(template.task_name, **dict(template.task_params))
-        task = base.with_joint_entropy((p.max + p.upper) / 2)
-        if task is None or not p.max + 1e-9 < task.joint_entropy < p.upper - 1e-9:
-            continue  # the family cannot make a task strictly inside this bracket
-        group = Group(p.estimator, p.family, task.name, tuple(sorted(task.get_params().items())), task.id, int(p.n),
-                      None, template.bins, template.seeds)
-        out[(group.estimator, group.task_id, group.n)] = group
+        spans = []
+        if p.status == "bracketed":
+            spans.append((p.max, p.upper))
+        if p.status in ("bracketed", "located", "beyond grid"):
+            below = sorted(set(rows.loc[rows["joint_entropy"] <= p.max + 1e-9, "joint_entropy"].astype(float)))
+            spans += [(lo, hi) for lo, hi in zip(below, below[1:]) if hi - lo > GAP_CHECK]
+        for lo, hi in spans:
+            template = templates[rows.loc[rows["joint_entropy"] == hi, "task_id"].iloc[0]]
+            group = _probe(template, p.estimator, int(p.n), lo, hi)
+            if group is not None:
+                out[(group.estimator, group.task_id, group.n)] = group
     return list(out.values())
 
 
-def needs_locating(points: pd.DataFrame) -> int:
-    """How many frontier points remain bracketed more widely than the resolution."""
-    if points.empty:
-        return 0
-    wide = (points["status"] == "bracketed") & ((points["upper"] - points["max"]) > RESOLUTION)
-    return int(wide.sum())
+GAP_CHECK = 2.0  # bits: reliable stretches wider than this get a look in the middle
+
+
+def _probe(template: Group, estimator: str, n: int, lo: float, hi: float) -> Group | None:
+    """The template's family at H(X,Y) = (lo + hi) / 2, or None when it cannot make a task
+    strictly inside (lo, hi)."""
+    base = get_task(template.task_name, **dict(template.task_params))
+    task = base.with_joint_entropy((lo + hi) / 2)
+    if task is None or not lo + 1e-9 < task.joint_entropy < hi - 1e-9:
+        return None
+    return Group(estimator, template.family, task.name, tuple(sorted(task.get_params().items())), task.id, n, None,
+                 template.bins, template.seeds)
 
 
 def resolution_note(points: pd.DataFrame) -> str:
@@ -74,8 +82,9 @@ THEORY_MAX_TERMS = 64  # distinct probabilities in a law: beyond this, exact exp
 
 def theory_frontiers(suite: Suite, points: pd.DataFrame) -> pd.Series:
     """Where exact finite-sample theory puts each frontier point (H(X,Y), bits; NaN where
-    theory is not available): for the estimators of :mod:`mibench.theory` on families
-    whose tasks have compact exact laws and a continuous difficulty (codebooks)."""
+    theory is not available): for the estimators whose exact mean and spread are known
+    (:data:`mibench.theory.SPREAD`) on families whose tasks have compact exact laws and a
+    continuous difficulty (codebooks)."""
     out = pd.Series(math.nan, index=points.index, dtype=float)
     if points.empty or suite.tolerances["rel_tol"]:
         return out  # theory.frontier applies an absolute tolerance
@@ -85,7 +94,7 @@ def theory_frontiers(suite: Suite, points: pd.DataFrame) -> pd.Series:
             bases[g.family] = g
     for i, p in points.iterrows():
         base_group = bases.get(p["family"])
-        if p["estimator"] not in theory.EXACT or base_group is None or p["axis"] != "H(X,Y)":
+        if p["estimator"] not in theory.SPREAD or base_group is None or p["axis"] != "H(X,Y)":
             continue
         base = get_task(base_group.task_name, **dict(base_group.task_params))
         laws = base.exact_laws()

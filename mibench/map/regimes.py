@@ -165,16 +165,16 @@ def frontiers(regimes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def frontier_law(points: pd.DataFrame) -> dict:
     """The law the located points of one estimator x family x bins support: the margin
     log2 N - H(X,Y) (median and range) and max ~ a + b log2 N with standard errors, only
-    from at least :data:`MIN_LAW_POINTS` located N."""
+    from at least :data:`MIN_LAW_POINTS` located N, and only on the H(X,Y) axis: on
+    continuous families the largest reliable I is a grid value, not a law in log2 N."""
     located = points[points["status"] == "located"]
     law = {"axis": points["axis"].iloc[0], "located": len(located), "statuses": _status_counts(points),
            "margin": math.nan, "margin_lo": math.nan, "margin_hi": math.nan,
            "intercept": math.nan, "slope": math.nan, "intercept_se": math.nan, "slope_se": math.nan}
-    if len(located) < MIN_LAW_POINTS:
+    if len(located) < MIN_LAW_POINTS or law["axis"] != "H(X,Y)":
         return law
-    if law["axis"] == "H(X,Y)":
-        law.update(margin=float(located["margin"].median()), margin_lo=float(located["margin"].min()),
-                   margin_hi=float(located["margin"].max()))
+    law.update(margin=float(located["margin"].median()), margin_lo=float(located["margin"].min()),
+               margin_hi=float(located["margin"].max()))
     x = np.log2(located["n"].to_numpy(float))
     y = located["max"].to_numpy(float)
     design = np.column_stack([np.ones_like(x), x])
@@ -194,6 +194,8 @@ def _status_counts(points: pd.DataFrame) -> str:
 
 def describe_law(law: dict) -> str:
     """One line a person can read: where reliability ends, and how well that is known."""
+    if law["axis"] != "H(X,Y)":
+        return f"on the true I(X;Y) axis (see the table above): frontier {law['statuses']} over the N of the grid"
     if law["located"] < MIN_LAW_POINTS:
         return f"no law claimed: frontier {law['statuses']} over the N of the grid"
     axis = law["axis"]
