@@ -12,7 +12,8 @@ def test_readme_has_python_examples():
     assert len(BLOCKS) >= 2
 
 
-def test_readme_examples_run_in_order():
+def test_readme_examples_run_in_order(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the examples write files (a dump)
     namespace = {}  # one session, read top to bottom
     for i, block in enumerate(BLOCKS):
         exec(compile(block, f"README.md python block {i}", "exec"), namespace)
