@@ -88,3 +88,13 @@ def test_the_spec_grammar_and_the_contract_are_the_bottom(graph):
                                               ("mibench.ground_truth", "provenance.json")])
 def test_data_files_are_reachable_as_package_resources(package, pattern):
     assert [p for p in resources.files(package).iterdir() if Path(p.name).match(pattern)]
+
+
+def test_every_source_package_is_listed_for_the_wheel():
+    # pyproject lists packages by hand (package-dir maps root folders into mibench); a
+    # folder missing from the list installs editable but vanishes from a plain wheel.
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    present = {name for name, path in modules().items() if path.name == "__init__.py"}
+    assert present - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
+    assert listed - present == set()

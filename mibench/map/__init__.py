@@ -1,0 +1,1 @@
+"""The map pipeline: suite -> sweep -> store -> regimes -> report (and plots)."""
