@@ -10,6 +10,7 @@ from mibench.estimators.base import BaseEstimator
 from mibench.interface import AmbiguousInputWarning, Estimator, UndefinedEstimateWarning
 from mibench.registry import list_estimators, make_estimator, parse_spec
 from mibench.tasks import get_task, list_tasks, parse_task
+from mibench.verdicts.verdict import Verdict, trust
 
 __all__ = [
     "Dump",
@@ -29,5 +30,7 @@ __all__ = [
     "mutual_information",
     "parse_spec",
     "parse_task",
+    "trust",
+    "Verdict",
     "__version__",
 ]

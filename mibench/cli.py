@@ -235,6 +235,42 @@ def cmd_plane(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trust(args: argparse.Namespace) -> int:
+    from mibench.verdicts.verdict import trust
+
+    x = load_array(args.x)
+    y = load_array(args.y) if args.y else None
+    verdict = trust(x, y, args.estimator, maps=args.maps)
+    print(json.dumps(verdict.to_dict()) if args.json else verdict)
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from mibench.dumps.format import Dump
+    from mibench.verdicts.score import default_estimators, score_dump, write_scores
+
+    if args.estimator and args.bins:
+        raise ValueError("give -e SPEC (with its own bins) or --bins B (binned plug-in at each B), not both")
+    with Dump(args.dump) as dump:
+        specs = args.estimator or default_estimators(dump, args.bins or (30,))
+        scores = score_dump(dump, specs, maps=args.maps, progress=not args.no_progress)
+        paths = write_scores(dump, scores, args.out, source=Path(args.dump).name)
+    counts = scores["regime"].value_counts()
+    print(f"scored {scores['snapshot'].nunique()} snapshots x {len(specs)} estimator(s): "
+          + ", ".join(f"{counts[r]} {r}" for r in counts.index))
+    print(f"wrote {paths['scores']}, {paths['plane']} and {paths['report']}")
+    return 0
+
+
+def cmd_atlas(args: argparse.Namespace) -> int:
+    from mibench.verdicts.atlas import build_atlas
+
+    out = Path(args.out) if args.out else Path(__file__).resolve().parent / "verdicts" / "data"
+    provenance = build_atlas(args.map_dir, out)
+    print(f"wrote {out}: {provenance['groups']} groups of suite {provenance['suite']!r} (mibench {provenance['version']})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mibench", description="Can this mutual-information estimate be trusted?")
     parser.add_argument("--version", action="version", version=f"mibench {__version__}")
@@ -302,6 +338,32 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--out", default="plane.png", help="the figure (default plane.png)")
     pp.add_argument("--csv", help="the points (default: the figure's name with .csv)")
     pp.set_defaults(func=cmd_plane)
+    tp = sub.add_parser("trust", help="is this estimate trustworthy? the verdict of the regime map and of the data",
+                        description="Estimate I(X;Y) (or H(X) without --y) and judge it: regime, expected bias, ceiling, "
+                        "interval, and the evidence of the map and of the data side by side.")
+    tp.add_argument("--x", required=True, help="PATH[:KEY] of X, shape (n,) or (n, d)")
+    tp.add_argument("--y", help="PATH[:KEY] of Y")
+    tp.add_argument("-e", "--estimator", default="plugin", help="estimator id or spec (default plugin)")
+    tp.add_argument("--maps", help="a map directory of your own (default: the map shipped with mibench)")
+    tp.add_argument("--json", action="store_true", help="print one JSON object")
+    tp.set_defaults(func=cmd_trust)
+    sp = sub.add_parser("score", help="score every snapshot of a dump: I(X;T) and I(T;Y), each with a verdict",
+                        description="Writes scores.csv, plane.png (trusted points filled, untrusted hollow, saturated "
+                        "crossed) and report.md into --out.")
+    sp.add_argument("dump", help="the dump: .npz, .pt or a directory")
+    sp.add_argument("-e", "--estimator", action="append", metavar="SPEC", help="estimator spec (repeatable)")
+    sp.add_argument("--bins", type=int, action="append", metavar="B",
+                    help="binned plug-in at B bins (repeatable; default 30; fixed on [-1, 1] for bounded activations)")
+    sp.add_argument("--maps", help="a map directory of your own (default: the map shipped with mibench)")
+    sp.add_argument("--out", default="scores", help="output directory (default ./scores)")
+    sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sp.set_defaults(func=cmd_score)
+    ap = sub.add_parser("atlas", help="turn a `mibench map` directory into the compact map trust() reads",
+                        description="Regenerating the shipped map: mibench map default --out maps && "
+                        "mibench atlas maps/default")
+    ap.add_argument("map_dir", help="a suite's result directory, e.g. maps/default")
+    ap.add_argument("--out", help="where to write atlas.csv.gz and atlas.json (default: the package's own map)")
+    ap.set_defaults(func=cmd_atlas)
     return parser
 
 

@@ -1,0 +1,146 @@
+"""How often verdicts are right: agreement with the measured error class on cases the
+map never saw, and the coverage of the 90 % intervals.
+
+A *case* is one estimator on one source of samples with an exact truth (a task, or a
+population dump subsampled with replacement) at one N. Its **measured class** is the
+regime its seeds earn against that truth by the map's own rules
+(:func:`mibench.map.regimes.regime`, with the ceiling that applies from the seeds' mean
+H estimates): the truth is computed another way than the verdict, which sees one
+sample and no truth. ``held_out_atlas`` drops whole task families from the map, so the
+verdicts on those families are made without any cell of them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from mibench.map.regimes import applicable_ceiling, regime
+from mibench.map.suite import TOLERANCES
+from mibench.registry import parse_spec
+from mibench.tasks import parse_task
+from mibench.verdicts.atlas import Atlas
+from mibench.verdicts.evidence import _estimate
+from mibench.verdicts.verdict import trust
+
+Sampler = Callable[[int, int], tuple[np.ndarray, np.ndarray]]  # (n, seed) -> x, y
+
+
+@dataclass
+class Case:
+    """One estimator on one source of samples at one N, with the exact truth (bits)."""
+
+    source: str
+    family: str
+    estimator: str
+    n: int
+    truth: float
+    sample: Sampler
+
+
+def task_cases(tasks: Iterable[str], estimators: Iterable[str], ns: Iterable[int], family: str) -> list[Case]:
+    """Cases from task ids (``"parity(dim=8, noise=0.2)"``) x estimators x N."""
+    out = []
+    for text in tasks:
+        task = parse_task(text)
+        for spec in estimators:
+            truth = parse_spec(spec).target(task)
+            if truth is None:
+                continue
+            out += [Case(task.id, family, spec, n, float(truth), task.sample) for n in ns]
+    return out
+
+
+def dump_cases(dump: Any, estimator: str, ns: Iterable[int], snapshots: Iterable[tuple[str, int]] | None = None,
+               bins: int = 30) -> list[Case]:
+    """I(T;Y) cases from a population dump: rows drawn with replacement (i.i.d. from the
+    population), truth = the population's exact binned I(T;Y) (rule=fixed)."""
+    labels = dump.labels
+    out = []
+    for layer, epoch in snapshots or dump.snapshots():
+        t = dump.snapshot(layer, epoch)
+        truth = dump.exact_information(layer, epoch, bins=bins)["I(T;Y)"]
+
+        def sample(n: int, seed: int, t: np.ndarray = t) -> tuple[np.ndarray, np.ndarray]:
+            rows = np.random.default_rng([seed, n, 7]).integers(0, len(t), n)
+            return t[rows], labels[rows][:, None]
+
+        out += [Case(f"{layer}@{epoch}", "dump", estimator, n, truth, sample) for n in ns]
+    return out
+
+
+def measured_class(case: Case, seeds: int = 10, tolerances: dict[str, float] | None = None) -> dict[str, Any]:
+    """The regime a case's seeds earn against its truth (the map's rules)."""
+    tol = {**TOLERANCES, **(tolerances or {})}
+    est = parse_spec(case.estimator)
+    samples = [case.sample(case.n, s) for s in range(seeds)]
+    xs, ys = np.stack([x for x, _ in samples]), np.stack([y for _, y in samples])
+    values, h_x, h_y = _estimate(est, xs, ys)
+    mean, std = float(np.mean(values)), float(np.std(values, ddof=1))
+    declared = _declared(est, case.n)
+    ceiling, _ = applicable_ceiling(declared, float(np.mean(h_x)), float(np.mean(h_y)), tol["delta"])
+    at_ceiling = bool(abs(mean - ceiling) <= tol["delta"])
+    failed = int((~np.isfinite(values)).sum())
+    cls = regime(failed, mean, mean - case.truth, std, seeds, case.truth, at_ceiling, tol)
+    return {"mean": mean, "std": std, "bias": mean - case.truth, "measured": cls, "at_ceiling": at_ceiling}
+
+
+def _declared(est: Any, n: int) -> float:
+    from mibench.map.sweep import declared_ceiling
+
+    value = declared_ceiling(est, n)
+    return math.nan if value is None else value
+
+
+def agrees(verdict: str, measured: dict[str, Any]) -> bool:
+    """A verdict agrees with the measured class when they match, or when it says saturated
+    and the seeds' mean sits at the ceiling that applies: where the truth lies at that
+    ceiling as well (an injective layer's I(T;Y) = H(Y)), the map's rules call the group
+    reliable-at-ceiling, and no single sample can tell the two apart."""
+    return verdict == measured["measured"] or (verdict == "saturated" and measured["at_ceiling"])
+
+
+def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per case: the verdict on seed 0's sample, the measured class, whether they
+    agree, and whether the 90 % interval holds the truth."""
+    tol = {**TOLERANCES, **(tolerances or {})}
+    rows = []
+    for case in cases:
+        measured = measured_class(case, seeds, tol)
+        x, y = case.sample(case.n, 0)
+        v = trust(x, y, case.estimator, maps=atlas, tolerances=tol)
+        lo, hi = v.interval
+        rows.append({"family": case.family, "source": case.source, "estimator": case.estimator, "n": case.n,
+                     "truth": case.truth, **measured, "verdict": v.regime, "map": v.map.regime, "data": v.data.regime,
+                     "expected_bias": v.expected_bias, "agree": agrees(v.regime, measured),
+                     "covered": bool(lo <= case.truth <= hi) if math.isfinite(lo) else None,
+                     "gross_error": abs(measured["bias"]) > 3 * tol["abs_tol"]})
+    return pd.DataFrame(rows)
+
+
+def agreement_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Per family: cases, share unknown, agreement among known verdicts, reliable verdicts
+    on gross errors (|bias| > 3 tol: must be 0), interval coverage of the truth where the
+    measured class is reliable or biased (the interval is about sampling, not saturation)."""
+    def summary(g: pd.DataFrame) -> pd.Series:
+        known = g[g["verdict"] != "unknown"]
+        sampled = g[g["measured"].isin(["reliable", "biased", "unstable"]) & g["covered"].notna()]
+        return pd.Series({"cases": len(g), "unknown": (g["verdict"] == "unknown").mean(),
+                          "agreement": known["agree"].mean() if len(known) else math.nan,
+                          "reliable_on_gross_error": int(((g["verdict"] == "reliable") & g["gross_error"]).sum()),
+                          "interval_coverage": sampled["covered"].astype(float).mean() if len(sampled) else math.nan})
+
+    per_family = results.groupby("family").apply(summary, include_groups=False)
+    per_family.loc["all"] = summary(results)
+    return per_family
+
+
+def held_out_atlas(atlas: Atlas, families: Iterable[str]) -> Atlas:
+    """The map without the given families (the verdicts on them then rest on other families)."""
+    keep = ~atlas.cells["family"].isin(list(families))
+    from mibench.verdicts.atlas import COLUMNS
+
+    return Atlas(atlas.cells.loc[keep, COLUMNS].reset_index(drop=True), {**atlas.provenance, "held_out": list(families)})

@@ -1,0 +1,249 @@
+"""``mibench score``: every snapshot of a dump, I(X;T) and I(T;Y), each with a verdict.
+
+I(X;T): with count-based estimators and distinct inputs, a deterministic layer has
+I(X;T) = H(T) (Shwartz-Ziv & Tishby's convention), so H(T) is estimated and judged;
+with repeated inputs, I(T;X) against the input ids; other estimators use ``inputs``.
+Without inputs or input ids, H(T) is scored and the table says so.
+
+A **population** dump (``"population": true``) enumerates its input distribution, so a
+count-based estimate on it is exact for the binned variables: its verdict is
+``reliable`` unless the binned layer is (all but) injective on the rows (distinct
+patterns >= N 2^-delta: H(T) within about delta of log2 N = H(X)), when both quantities are ``saturated``: the point then says nothing
+about the network beyond "every input got its own pattern".
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from mibench.dumps.format import Dump
+from mibench.dumps.plane import plane_limits
+from mibench.estimators.discrete import CountBased
+from mibench.map.suite import TOLERANCES
+from mibench.registry import make_estimator
+from mibench.verdicts.verdict import Verdict, load_atlas, trust
+
+COLUMNS = ["snapshot", "layer", "epoch", "quantity", "estimator", "estimate", "regime", "expected_bias", "bias_lo",
+           "bias_hi", "n", "d", "bins", "distinct", "coverage", "ceiling", "ceiling_of", "map_regime", "data_regime",
+           "reason"]
+BOUNDED = ("tanh", "sign", "quantized", "bnn")  # activations that live in [-1, 1]
+
+
+def default_estimators(dump: Dump, bins: Iterable[int] = (30,)) -> list[str]:
+    """Binned plug-in at each bin count: fixed bins on [-1, 1] for bounded activations
+    (tanh, sign, quantized tanh), else bins spread over each snapshot's own range."""
+    activation = str(dump.meta.get("activation", "")).lower()
+    rule = "rule=fixed, range=(-1.0, 1.0)" if any(a in activation for a in BOUNDED) else "rule=uniform"
+    return [make_estimator(f"binned(plugin, {rule}, bins={b})").spec for b in bins]
+
+
+def score_dump(dump: Dump, estimators: Iterable[str] | None = None, *, maps: Any = None,
+               tolerances: dict[str, float] | None = None, progress: bool = False) -> pd.DataFrame:
+    """One row per snapshot, quantity and estimator (columns :data:`COLUMNS`)."""
+    tol = {**TOLERANCES, **(tolerances or {})}
+    atlas = maps if maps is not None and not isinstance(maps, (str, Path)) else load_atlas(None if maps is None else str(maps))
+    specs = list(estimators or default_estimators(dump))
+    ids = _input_ids(dump)
+    rows = []
+    snapshots = dump.snapshots()
+    if progress:
+        from tqdm import tqdm
+
+        snapshots = tqdm(snapshots, desc="scoring", unit="snapshot")
+    for layer, epoch in snapshots:
+        t = dump.snapshot(layer, epoch)
+        for spec in specs:
+            est = make_estimator(spec)
+            for quantity, verdict in _verdicts(est, t, dump, ids, atlas, tol):
+                rows.append(_row(layer, epoch, quantity, est, verdict))
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    if dump.population:
+        frame = _population(frame, tol["delta"])
+    return frame
+
+
+def _input_ids(dump: Dump) -> np.ndarray | None:
+    if dump.input_ids is not None:
+        return np.asarray(dump.input_ids)
+    if dump.inputs is not None:
+        return np.unique(dump.inputs, axis=0, return_inverse=True)[1].reshape(-1)
+    return None
+
+
+def _verdicts(est: Any, t: np.ndarray, dump: Dump, ids: np.ndarray | None, atlas: Any,
+              tol: dict[str, float]) -> list[tuple[str, Verdict]]:
+    out = []
+    counts = isinstance(est, CountBased)
+    if ids is None:
+        out.append(("H(T)", trust(t, None, est, maps=atlas, tolerances=tol)))
+    elif counts and len(np.unique(ids)) == len(ids):
+        out.append(("I(X;T)", trust(t, None, est, maps=atlas, tolerances=tol)))  # = H(T): deterministic layer
+    elif counts:
+        out.append(("I(X;T)", trust(t, ids, est, maps=atlas, tolerances=tol)))
+    elif dump.inputs is not None:
+        out.append(("I(X;T)", trust(t, dump.inputs.astype(np.float64), est, maps=atlas, tolerances=tol)))
+    out.append(("I(T;Y)", trust(t, dump.labels, est, maps=atlas, tolerances=tol)))
+    return out
+
+
+def _row(layer: str, epoch: int, quantity: str, est: Any, v: Verdict) -> dict[str, Any]:
+    params = est.get_params()
+    return {"snapshot": f"{layer}@{epoch}", "layer": layer, "epoch": epoch, "quantity": quantity, "estimator": est.spec,
+            "estimate": v.estimate, "regime": v.regime, "expected_bias": v.expected_bias, "bias_lo": v.bias_range[0],
+            "bias_hi": v.bias_range[1], "n": v.n, "d": v.d, "bins": params.get("bins"), "distinct": v.data.distinct,
+            "coverage": v.data.coverage, "ceiling": v.ceiling, "ceiling_of": v.ceiling_of, "map_regime": v.map.regime,
+            "data_regime": v.data.regime, "reason": v.reason}
+
+
+def _population(frame: pd.DataFrame, delta: float) -> pd.DataFrame:
+    """Exact values on a population dump: saturated where the layer is injective on the rows."""
+    if frame.empty:
+        return frame
+    counted = frame["distinct"].notna()  # count-based rows: the others are judged like any sample
+    frame = frame.copy()
+    log2n = np.log2(frame["n"].astype(float))
+    injective = counted & (frame["distinct"].astype(float) >= frame["n"] * 2.0 ** (-delta))  # H(T) near log2 N
+    exact = counted & ~injective
+    frame.loc[counted, ["expected_bias", "bias_lo", "bias_hi"]] = 0.0
+    frame.loc[injective, "regime"] = "saturated"
+    frame.loc[exact, "regime"] = "reliable"
+    frame.loc[injective, "reason"] = [
+        f"population dump: the binned layer gives {int(d)} distinct patterns for {n} inputs (H(T) = log2 N = {l:.2f} "
+        "bits), so the value is exact but only says the layer is injective at this bin grid"
+        for d, n, l in zip(frame.loc[injective, "distinct"], frame.loc[injective, "n"], log2n[injective])]
+    frame.loc[exact, "reason"] = "population dump: every input counted once, so the value is exact for the binned variables"
+    return frame
+
+
+# -- outputs ---------------------------------------------------------------------------
+def write_scores(dump: Dump, scores: pd.DataFrame, out: str | Path, source: str = "") -> dict[str, Path]:
+    """scores.csv, plane.png (one panel per estimator) and report.md in ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"scores": out / "scores.csv", "plane": out / "plane.png", "report": out / "report.md"}
+    scores.to_csv(paths["scores"], index=False)
+    limits = plane_limits(dump)
+    plot_scored_plane(scores, limits, paths["plane"], title=source)
+    paths["report"].write_text(render_report(scores, limits, source, dump))
+    return paths
+
+
+def _plane_points(scores: pd.DataFrame) -> pd.DataFrame:
+    xt = scores[scores["quantity"].isin(["I(X;T)", "H(T)"])].set_index(["estimator", "layer", "epoch"])
+    ty = scores[scores["quantity"] == "I(T;Y)"].set_index(["estimator", "layer", "epoch"])
+    return xt[["estimate", "regime"]].reset_index().merge(ty[["estimate", "regime"]].reset_index(),
+                                                          on=["estimator", "layer", "epoch"], suffixes=("_xt", "_ty"))
+
+
+def plot_scored_plane(scores: pd.DataFrame, limits: dict[str, float], path: str | Path, title: str = "") -> Path:
+    """The information plane per estimator: trusted points (both coordinates reliable)
+    filled, untrusted hollow, saturated ones crossed; the H(X), H(Y), log2 N lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+    from matplotlib.lines import Line2D
+
+    points = _plane_points(scores)
+    estimators = list(dict.fromkeys(points["estimator"]))
+    fig, axes = plt.subplots(1, max(1, len(estimators)), figsize=(6.5 * max(1, len(estimators)), 5),
+                             constrained_layout=True, squeeze=False)
+    epochs = points["epoch"].to_numpy(float) + 1
+    norm = LogNorm(vmin=max(epochs.min(), 1), vmax=max(epochs.max(), epochs.min() * 1.0001))
+    markers = "osD^v<>ph*"
+    for ax, spec in zip(axes[0], estimators):
+        p = points[points["estimator"] == spec]
+        for i, (layer, g) in enumerate(p.groupby("layer", sort=False)):
+            g = g.sort_values("epoch")
+            marker = markers[i % len(markers)]
+            colours = plt.cm.viridis(norm(g["epoch"].to_numpy(float) + 1))
+            trusted = ((g["regime_xt"] == "reliable") & (g["regime_ty"] == "reliable")).to_numpy()
+            saturated = ((g["regime_xt"] == "saturated") | (g["regime_ty"] == "saturated")).to_numpy()
+            ax.plot(g["estimate_xt"], g["estimate_ty"], color="#aaaaaa", lw=0.6, zorder=1)
+            ax.scatter(g["estimate_xt"][trusted], g["estimate_ty"][trusted], c=colours[trusted], marker=marker, s=24,
+                       zorder=3)
+            ax.scatter(g["estimate_xt"][~trusted], g["estimate_ty"][~trusted], facecolors="none",
+                       edgecolors=colours[~trusted], marker=marker, s=24, zorder=2)
+            ax.scatter(g["estimate_xt"][saturated], g["estimate_ty"][saturated], c="#c0392b", marker="x", s=14,
+                       linewidths=0.8, zorder=4)
+        ax.axvline(limits["H(X)"], color="#1f4e9c", ls="--", lw=1)
+        ax.axvline(limits["log2 N"], color="#8e3b8f", ls=":", lw=1)
+        ax.axhline(limits["H(Y)"], color="#3b9a57", ls="--", lw=1)
+        ax.set_xlabel("I(X;T) (bits)")
+        ax.set_ylabel("I(T;Y) (bits)")
+        ax.set_title(f"{title} [{spec}]" if title else spec, fontsize=9)
+    layers = list(dict.fromkeys(points["layer"]))
+    handles = [Line2D([], [], marker=markers[i % len(markers)], ls="", color="#444444", label=layer)
+               for i, layer in enumerate(layers)]
+    handles += [Line2D([], [], marker="o", ls="", color="#444444", label="trusted (both reliable)"),
+                Line2D([], [], marker="o", ls="", markerfacecolor="none", color="#444444", label="not trusted"),
+                Line2D([], [], marker="x", ls="", color="#c0392b", label="saturated"),
+                Line2D([], [], color="#1f4e9c", ls="--", label=f"H(X) = {limits['H(X)']:.2f}"),
+                Line2D([], [], color="#8e3b8f", ls=":", label=f"log2 N = {limits['log2 N']:.2f}"),
+                Line2D([], [], color="#3b9a57", ls="--", label=f"H(Y) = {limits['H(Y)']:.2f}")]
+    fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=min(len(handles), 7))
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=axes[0, -1], label="epoch + 1 (log scale)")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def render_report(scores: pd.DataFrame, limits: dict[str, float], source: str, dump: Dump) -> str:
+    """report.md: which layers and epochs can be interpreted, which cannot and why, and
+    what would help at this N."""
+    n = int(scores["n"].iloc[0]) if len(scores) else dump.n
+    lines = [f"# Scores of {source or 'the dump'}", "",
+             f"N = {n} rows ({'a population: values are exact for the binned variables' if dump.population else 'a sample'}); "
+             f"H(X) = {limits['H(X)']:.2f}, H(Y) = {limits['H(Y)']:.2f}, log2 N = {limits['log2 N']:.2f} bits.", ""]
+    if limits["H(Y)"] == 0:
+        lines += ["Every row has the same label: I(T;Y) = 0 exactly for every layer.", ""]
+    lines += ["| estimator | layer | snapshots | I(X;T) trusted | I(T;Y) trusted | main problem |", "|---|---|---:|---:|---:|---|"]
+    for (spec, layer), g in scores.groupby(["estimator", "layer"], sort=False):
+        xt = g[g["quantity"] != "I(T;Y)"]
+        ty = g[g["quantity"] == "I(T;Y)"]
+        bad = g[g["regime"] != "reliable"]
+        problem = bad["regime"].value_counts().idxmax() if len(bad) else "none"
+        lines.append(f"| {spec} | {layer} | {len(ty)} | {(xt['regime'] == 'reliable').mean():.0%} | "
+                     f"{(ty['regime'] == 'reliable').mean():.0%} | {problem} |")
+    lines += ["", "## What can be read", ""]
+    for spec, g in scores.groupby("estimator", sort=False):
+        ok = g.groupby("layer", sort=False)["regime"].apply(lambda r: (r == "reliable").all())
+        fine = [layer for layer, v in ok.items() if v]
+        lines.append(f"- **{spec}**: " + (f"every snapshot of {', '.join(fine)} can be interpreted. " if fine else
+                                          "no layer can be interpreted at every epoch. "))
+        saturated = g[g["regime"] == "saturated"]
+        if len(saturated):
+            layers = ", ".join(dict.fromkeys(saturated["layer"]))
+            lines.append(f"  Saturated in {layers} ({len(saturated)} values): the binned layer gives (nearly) every input "
+                         f"its own pattern, so I(X;T) sits at log2 N and I(T;Y) at H(Y) whatever the network does.")
+        biased = g[g["regime"].isin(["biased", "unstable", "unknown"])]
+        if len(biased):
+            lines.append(f"  {len(biased)} values are biased, unstable or unmapped; e.g. {biased['snapshot'].iloc[0]} "
+                         f"{biased['quantity'].iloc[0]}: {biased['reason'].iloc[0]}")
+    lines += ["", "## What would help at this N", ""]
+    lines += _advice(scores, n)
+    lines += ["", "Columns of scores.csv: " + ", ".join(COLUMNS) + ". Bits throughout.", ""]
+    return "\n".join(lines)
+
+
+def _advice(scores: pd.DataFrame, n: int) -> list[str]:
+    saturated = scores[scores["regime"] == "saturated"]
+    if saturated.empty:
+        return ["- Nothing is saturated at this bin grid."]
+    bins = saturated["bins"].dropna()
+    width = int(scores.loc[saturated.index, "d"].max())
+    out = []
+    if len(bins):
+        b = int(bins.min())
+        # a pattern space of b**width cells is counted reliably from N of ~8x the occupied cells (plug-in's frontier)
+        fitting = max(2, int(math.floor((n / 8) ** (1 / max(width, 1)))))
+        out.append(f"- Fewer bins: at N = {n}, a layer of width {width} stays off its ceiling only when it occupies well "
+                   f"under N/8 = {n // 8} patterns, i.e. about {fitting} bins per unit or fewer (now {b}).")
+    out.append("- Or a noise-based estimator that does not count patterns (kolchinsky_tracey), reported as I(T+Z; Y), "
+               "a different quantity; or more rows (N).")
+    return out

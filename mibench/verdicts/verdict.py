@@ -1,0 +1,175 @@
+"""``mibench.verdicts``: can this estimate be believed? A verdict from the regime map and
+from the data themselves, side by side, combined by taking the worse of the two.
+
+Regimes, from best to worst: ``reliable`` < ``biased`` < ``unstable`` < ``saturated``
+< ``undefined``; ``unknown`` where the map has no cell near enough and the data raise
+no alarm: an unmapped estimate is never called reliable.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mibench.map.suite import TOLERANCES
+from mibench.registry import make_estimator
+from mibench.verdicts.atlas import SEVERITY, Atlas, MapEvidence
+from mibench.verdicts.evidence import DataEvidence, data_evidence
+
+
+@lru_cache(maxsize=8)
+def load_atlas(maps: str | None = None) -> Atlas:
+    """The shipped default map, or the map directory ``maps`` (read once per process)."""
+    return Atlas.shipped() if maps is None else Atlas.from_dir(maps)
+
+
+@dataclass
+class Verdict:
+    """Whether one estimate (bits) can be trusted, and why."""
+
+    quantity: str  # "I(X;Y)" or "H(X)"
+    estimator: str
+    estimate: float
+    n: int
+    d: int
+    regime: str
+    reason: str
+    expected_bias: float
+    bias_range: tuple[float, float]
+    ceiling: float
+    ceiling_of: str | None
+    interval: tuple[float, float]
+    map: MapEvidence
+    data: DataEvidence
+    map_source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trusted(self) -> bool:
+        return self.regime == "reliable"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types only (JSON-ready; NaN becomes None)."""
+        out = {k: getattr(self, k) for k in ("quantity", "estimator", "estimate", "n", "d", "regime", "reason",
+                                             "expected_bias", "bias_range", "ceiling", "ceiling_of", "interval")}
+        out.update(map=self.map.to_dict(), data=self.data.to_dict(), map_source=self.map_source)
+        return _json_safe(out)
+
+    def __str__(self) -> str:
+        lines = [f"{self.quantity} by {self.estimator}: {self.estimate:.4f} bits from N = {self.n} rows (D = {self.d})",
+                 f"Verdict: {self.regime.upper()}. {self.reason}"]
+        if math.isfinite(self.expected_bias):
+            lo, hi = self.bias_range
+            lines.append(f"Expected bias {self.expected_bias:+.3f} bits (range {lo:+.3f} to {hi:+.3f}).")
+        if math.isfinite(self.ceiling):
+            lines.append(f"Ceiling that applies: {self.ceiling:.3f} bits ({_ceiling_words(self.ceiling_of)}); "
+                         f"the estimate is {abs(self.ceiling - self.estimate):.3f} bits from it.")
+        if math.isfinite(self.interval[0]):
+            lines.append(f"90% interval by subsampling: {self.interval[0]:.3f} to {self.interval[1]:.3f} bits "
+                         f"(extrapolated to infinite N: {self.data.extrapolated:.3f}).")
+        lines.append(f"  map  [{self.map.regime}]: {self.map.reason}.")
+        lines.append(f"  data [{self.data.regime}]: {self.data.reason}{_diagnostics(self.data)}.")
+        return "\n".join(lines)
+
+
+def _ceiling_words(of: str | None) -> str:
+    return {"N": "every row distinct", "H(Y)": "H(Y): every X row distinct", "H(X)": "H(X): every Y row distinct"}.get(
+        of or "", "declared")
+
+
+def _diagnostics(data: DataEvidence) -> str:
+    if data.distinct is None:
+        return ""
+    return (f"; {data.distinct} distinct rows of {data.n}, {data.coincidences} coincidences, "
+            f"Good-Turing coverage {data.coverage:.2f}")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _as_rows(a: Any, name: str) -> np.ndarray:
+    array = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ValueError(f"trust takes one sample: {name} must have shape (n,) or (n, d), got {array.shape}; "
+                         "score a batch one element at a time")
+    return array
+
+
+def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path | Atlas | None = None,
+          tolerances: dict[str, float] | None = None, seed: int = 0, **params: Any) -> Verdict:
+    """Estimate I(X;Y) (or H(X) when ``y`` is None) in bits and say whether it can be
+    trusted: see :class:`Verdict`. ``maps``: a map directory of your own or an
+    :class:`~mibench.verdicts.atlas.Atlas` (default: the map shipped with mibench); ``tolerances``: abs_tol and delta in bits (default 0.1)."""
+    tol = {**TOLERANCES, **(tolerances or {})}
+    est = make_estimator(estimator, **params)
+    xs = _as_rows(x, "x")
+    ys = None if y is None else _as_rows(y, "y")
+    if ys is not None and ys.shape[0] != xs.shape[0]:
+        raise ValueError(f"x has {xs.shape[0]} rows and y has {ys.shape[0]}: give paired samples of equal length")
+    data = data_evidence(est, xs, ys, tol["abs_tol"], tol["delta"], seed=seed)
+    estimate = data.curve[0]["mean"] if data.curve else math.nan
+    n, d = xs.shape
+    atlas = maps if isinstance(maps, Atlas) else load_atlas(None if maps is None else str(maps))
+    if ys is None:
+        map_ev = MapEvidence("unknown", "the map scores I(X;Y); for H(X) alone it has no cells")
+    else:
+        map_ev = atlas.nearest(est, n, d, estimate, (data.entropy_x, data.entropy_y, data.joint_entropy))
+    regime, reason = combine(map_ev, data, ys is not None and _one_class(ys), tol["abs_tol"])
+    if map_ev.regime != "unknown":
+        bias, bias_range = map_ev.expected_bias, map_ev.bias_range
+    elif math.isfinite(data.extrapolated):
+        bias = estimate - data.extrapolated
+        bias_range = (estimate - data.interval[1], estimate - data.interval[0])
+    else:
+        bias, bias_range = math.nan, (math.nan, math.nan)
+    return Verdict(quantity="H(X)" if ys is None else "I(X;Y)", estimator=est.spec, estimate=estimate, n=n, d=d,
+                   regime=regime, reason=reason, expected_bias=bias, bias_range=bias_range, ceiling=data.ceiling,
+                   ceiling_of=data.ceiling_of, interval=data.interval, map=map_ev, data=data,
+                   map_source=dict(atlas.provenance))
+
+
+def _one_class(y: np.ndarray) -> bool:
+    return bool((y == y[0]).all())
+
+
+MAP_OVERRIDE = 2.0  # x tol: the map overrules a clean data verdict only when its cells expect a bias this large
+
+
+def combine(map_ev: MapEvidence, data: DataEvidence, one_class: bool = False, tol: float = 0.1) -> tuple[str, str]:
+    """The combined regime and why, in one sentence. The data's own alarms (at the ceiling,
+    a spread or a drift over the tolerance) always stand; the map overrules data that
+    look clean only when its nearby cells expect a bias beyond ``MAP_OVERRIDE`` x tol
+    (measured on held-out cases: near the frontier the map's neighbours disagree, and
+    small expected biases were wrong more often than right); no comparable map cell and
+    no data alarm gives ``unknown``, never ``reliable``."""
+    if one_class:
+        return "reliable", "Y takes a single value, so I(X;Y) = 0 exactly and every estimator gives 0"
+    if data.regime == "undefined":
+        return "undefined", data.reason[0].upper() + data.reason[1:] + "."
+    if data.regime not in ("reliable", "unknown"):
+        also = "" if map_ev.regime == "unknown" else f"; the map says {map_ev.regime}"
+        return data.regime, f"From the data: {data.reason}{also}."
+    if map_ev.regime == "unknown":
+        return "unknown", f"The map has no comparable cell ({map_ev.reason}), and the data alone cannot vouch for it."
+    if map_ev.regime != "reliable" and abs(map_ev.expected_bias) > MAP_OVERRIDE * tol:
+        return map_ev.regime, f"From the map: {map_ev.reason}; the data alone look {data.regime}."
+    if data.regime == "unknown":
+        return map_ev.regime, f"From the map: {map_ev.reason} (too few rows to subsample)."
+    if map_ev.regime == "reliable":
+        return "reliable", f"The map and the data agree: {data.reason}."
+    return "reliable", (f"The data are clean ({data.reason}) and the map's nearby cells expect only "
+                        f"{map_ev.expected_bias:+.3f} bits ({map_ev.regime} there by a small margin).")

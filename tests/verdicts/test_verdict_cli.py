@@ -1,0 +1,40 @@
+"""mibench trust / score / atlas from the command line."""
+import json
+
+import numpy as np
+import pandas as pd
+
+from mibench.cli import main
+from mibench.dumps.format import save_dump
+
+
+def test_trust_prints_json(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.integers(0, 2, (2000, 3)))
+    np.save(tmp_path / "y.npy", rng.integers(0, 2, 2000))
+    assert main(["trust", "--x", str(tmp_path / "x.npy"), "--y", str(tmp_path / "y.npy"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["quantity"] == "I(X;Y)" and out["regime"] in ("reliable", "biased") and out["data"]["distinct"] == 8
+
+
+def test_score_writes_the_table_the_plane_and_the_report(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 512)
+    snaps = {("fc", e): np.tanh(rng.normal(size=(512, 3)) * (e + 1)) for e in (0, 5)}
+    save_dump(tmp_path / "d.npz", labels, snaps, input_ids=np.arange(512), meta={"activation": "tanh"})
+    assert main(["score", str(tmp_path / "d.npz"), "--bins", "4", "--out", str(tmp_path / "s"), "--no-progress"]) == 0
+    scores = pd.read_csv(tmp_path / "s" / "scores.csv")
+    assert set(scores["quantity"]) == {"I(X;T)", "I(T;Y)"} and len(scores) == 4
+    assert (scores["bins"] == 4).all() and "rule=fixed" in scores["estimator"].iloc[0]
+    assert (tmp_path / "s" / "plane.png").stat().st_size > 10_000
+    assert "What can be read" in (tmp_path / "s" / "report.md").read_text()
+
+
+def test_score_states_one_class_dumps(tmp_path):
+    rng = np.random.default_rng(2)
+    save_dump(tmp_path / "d.npz", np.zeros(256, int), {("fc", 0): rng.normal(size=(256, 2))}, input_ids=np.arange(256))
+    assert main(["score", str(tmp_path / "d.npz"), "--out", str(tmp_path / "s"), "--no-progress"]) == 0
+    scores = pd.read_csv(tmp_path / "s" / "scores.csv")
+    ty = scores[scores["quantity"] == "I(T;Y)"]
+    assert (ty["estimate"] == 0).all() and ty["reason"].str.contains("exactly").all()
+    assert "I(T;Y) = 0 exactly" in (tmp_path / "s" / "report.md").read_text()
