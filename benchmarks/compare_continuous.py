@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +22,7 @@ from scipy.spatial import cKDTree
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import mibench  # noqa: E402
-
-
-def best_of(fn, repeat: int = 3) -> tuple[float, float]:
-    best, value = float("inf"), float("nan")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, float(value)
+from benchmarks.common import best_of  # noqa: E402
 
 
 def plain_ckdtree_ksg(x: np.ndarray, y: np.ndarray, k: int) -> float:
@@ -68,7 +59,7 @@ def main() -> None:
     try:
         import infomeasure as im
 
-        t_im, v_im = best_of(lambda: im.mutual_information(x, y, approach="ksg", k=4, base=2), repeat=1)
+        t_im, v_im = best_of(lambda: float(im.mutual_information(x, y, approach="ksg", k=4, base=2)), repeat=1)
         print(f"  infomeasure     {t_im:.2f} s ({v_im:.6f} bits): mibench is {t_im / t_mb:.1f}x faster, |diff| {abs(v_im - v_mb):.1e}")
     except ImportError:
         print("  infomeasure not installed: skipped")
@@ -79,7 +70,7 @@ def main() -> None:
     try:
         from frites.core import gcmi_nd_cc
 
-        t_fr, v_fr = best_of(lambda: gcmi_nd_cc(x.T, y.T, mvaxis=0, traxis=1), repeat=5)
+        t_fr, v_fr = best_of(lambda: float(np.squeeze(gcmi_nd_cc(x.T, y.T, mvaxis=0, traxis=1))), repeat=5)
         print(f"  frites gcmi_nd_cc {t_fr * 1000:.1f} ms ({v_fr:.6f} bits): mibench time / frites time = {t_mb / t_fr:.2f}")
     except ImportError:
         print("  frites not installed: skipped")

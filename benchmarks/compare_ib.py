@@ -11,24 +11,14 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import mibench  # noqa: E402
-from benchmarks.common import activations, labels  # noqa: E402
+from benchmarks.common import activations, best_of, labels  # noqa: E402
 from benchmarks.bench_core import IB_SPEC  # noqa: E402
 from mibench.reference import ib_numpy_mi  # noqa: E402
-
-
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, value
 
 
 def peak_rss_mib(n: int) -> tuple[float, float]:

@@ -23,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import best_of  # noqa: E402
 from mibench.dumps.format import Dump  # noqa: E402
 from mibench.dumps.nets import train_reference  # noqa: E402
 from mibench.dumps.plane import information_plane  # noqa: E402
@@ -39,15 +40,6 @@ def numpy_plane(dump: Dump) -> list[tuple[float, float]]:
         binned = edges[np.digitize(t.reshape(-1), edges) - 1].reshape(t.shape)
         out.append((_entropy_bits(_row_probabilities(binned)), ib_numpy_mi(t, dump.labels, n_edges=30)))
     return out
-
-
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, value
 
 
 def peak_rss_mib(path: Path, which: str) -> float:

@@ -20,9 +20,10 @@ import pandas as pd
 
 from mibench.map.regimes import applicable_ceiling, regime
 from mibench.map.suite import TOLERANCES
+from mibench.map.sweep import declared_ceiling
 from mibench.registry import parse_spec
 from mibench.tasks import parse_task
-from mibench.verdicts.atlas import Atlas
+from mibench.verdicts.atlas import COLUMNS, Atlas
 from mibench.verdicts.evidence import _estimate
 from mibench.verdicts.verdict import trust
 
@@ -89,8 +90,6 @@ def measured_class(case: Case, seeds: int = 10, tolerances: dict[str, float] | N
 
 
 def _declared(est: Any, n: int) -> float:
-    from mibench.map.sweep import declared_ceiling
-
     value = declared_ceiling(est, n)
     return math.nan if value is None else value
 
@@ -141,6 +140,4 @@ def agreement_table(results: pd.DataFrame) -> pd.DataFrame:
 def held_out_atlas(atlas: Atlas, families: Iterable[str]) -> Atlas:
     """The map without the given families (the verdicts on them then rest on other families)."""
     keep = ~atlas.cells["family"].isin(list(families))
-    from mibench.verdicts.atlas import COLUMNS
-
     return Atlas(atlas.cells.loc[keep, COLUMNS].reset_index(drop=True), {**atlas.provenance, "held_out": list(families)})

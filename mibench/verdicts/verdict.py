@@ -17,7 +17,7 @@ import numpy as np
 
 from mibench.map.suite import TOLERANCES
 from mibench.registry import make_estimator
-from mibench.verdicts.atlas import SEVERITY, Atlas, MapEvidence
+from mibench.verdicts.atlas import Atlas, MapEvidence
 from mibench.verdicts.evidence import DataEvidence, data_evidence
 
 
@@ -46,10 +46,6 @@ class Verdict:
     map: MapEvidence
     data: DataEvidence
     map_source: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def trusted(self) -> bool:
-        return self.regime == "reliable"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (JSON-ready; NaN becomes None)."""

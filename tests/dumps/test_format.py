@@ -169,7 +169,10 @@ def test_truncated_and_disguised_files_are_refused_and_run_no_code(arrays, tmp_p
 
     (tmp_path / "evil.npz").write_bytes(pickle.dumps({"labels": Payload()}))
     (tmp_path / "evil.pt").write_bytes(pickle.dumps({"labels": Payload()}))
-    np.save(tmp_path / "obj.npy", np.array([Payload()], dtype=object), allow_pickle=True)
+    # An object-dtype .npy, written by hand: its data are a pickle stream the loader must refuse.
+    with open(tmp_path / "obj.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+        f.write(pickle.dumps([Payload()]))
     with zipfile.ZipFile(tmp_path / "objects.npz", "w") as z:
         z.write(tmp_path / "obj.npy", "labels.npy")
     for name in ("evil.npz", "evil.pt", "objects.npz"):

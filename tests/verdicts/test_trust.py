@@ -1,7 +1,6 @@
 """Trust verdicts, checked against exact truth computed another way: task truths, the
 population values of reference dumps, and the map's own stored groups re-run."""
 import json
-import math
 
 import numpy as np
 import pytest
