@@ -1,11 +1,11 @@
 """asv benchmarks of the continuous estimators, by N, dimension and device."""
 import mibench
 
-from .common import DEVICES, gaussian_pair
+from .common import DEVICES, SMOKE, gaussian_pair, sizes
 
 
 class KSG:
-    params = ([5_000, 20_000], [1, 5], [1, 2], DEVICES)
+    params = (sizes(5_000, 20_000), sizes(1, 5), [1, 2], DEVICES)
     param_names = ["n", "d", "algorithm", "device"]
     timeout = 300
 
@@ -26,14 +26,14 @@ class KSGMemory:
     timeout = 300
 
     def setup(self):
-        self.x, self.y = gaussian_pair(100_000, 2, "cpu")
+        self.x, self.y = gaussian_pair(10_000 if SMOKE else 100_000, 2, "cpu")
 
     def peakmem_ksg(self):
         mibench.mutual_information(self.x, self.y, "ksg", k=4)
 
 
 class Parametric:
-    params = ([10_000, 100_000], [1, 8], ["parametric_gaussian", "gcmi"], DEVICES)
+    params = (sizes(10_000, 100_000), sizes(1, 8), ["parametric_gaussian", "gcmi"], DEVICES)
     param_names = ["n", "d", "estimator", "device"]
 
     def setup(self, n, d, estimator, device):
@@ -44,7 +44,7 @@ class Parametric:
 
 
 class Kernel:
-    params = ([1_000, 4_000], [1, 4], ["kde", "kolchinsky_tracey"], DEVICES)
+    params = (sizes(1_000, 4_000), sizes(1, 4), ["kde", "kolchinsky_tracey"], DEVICES)
     param_names = ["n", "d", "estimator", "device"]
 
     def setup(self, n, d, estimator, device):
@@ -55,7 +55,7 @@ class Kernel:
 
 
 class Renyi:
-    params = ([256, 1_024], DEVICES)
+    params = (sizes(256, 1_024), DEVICES)
     param_names = ["n", "device"]
 
     def setup(self, n, device):

@@ -4,13 +4,13 @@ from mibench.core import pattern_ids
 from mibench.estimators.binning import discretize
 from mibench.reference import ib_numpy_mi
 
-from .common import DEVICES, activations, codes, labels
+from .common import DEVICES, activations, codes, labels, sizes
 
 IB_SPEC = "binned(plugin, rule=fixed, bins=29, range=(-1.0, 1.0))"
 
 
 class PatternCounting:
-    params = ([10_000, 1_000_000], [1, 8, 64], [2, 30, 100_000], DEVICES)
+    params = (sizes(10_000, 1_000_000), sizes(8, 1, 64), sizes(2, 30, 100_000), DEVICES)
     param_names = ["n", "d", "alphabet", "device"]
 
     def setup(self, n, d, alphabet, device):
@@ -21,7 +21,7 @@ class PatternCounting:
 
 
 class Binning:
-    params = ([100_000, 1_000_000], ["fixed", "uniform", "quantile"])
+    params = (sizes(100_000, 1_000_000), ["fixed", "uniform", "quantile"])
     param_names = ["n", "rule"]
 
     def setup(self, n, rule):
@@ -36,7 +36,7 @@ class Binning:
 class PluginMI:
     """I(T;Y) on binned activations, the information-plane workload (D=64, 10 classes)."""
 
-    params = [10_000, 100_000, 1_000_000]
+    params = sizes(10_000, 100_000, 1_000_000)
     param_names = ["n"]
     timeout = 300
 
@@ -79,3 +79,25 @@ class DiscreteEstimators:
 
     def time_entropy(self, estimator):
         mibench.entropy(self.x, estimator)
+
+
+class CountingVsNumPy:
+    """Distinct rows and their counts at N = 10^6: mibench's counting core against NumPy's
+    ``unique`` over a void view of each row (the plain alternative), on the rows users
+    have: random 64-column int8 rows, and 12 binary columns (a binary or quantized layer)."""
+
+    params = (sizes(1_000_000, 100_000), ["random-64", "binary-12"])
+    param_names = ["n", "rows"]
+    timeout = 300
+
+    def setup(self, n, rows):
+        from mibench.speed import _counting
+
+        columns, alphabet = (64, 128) if rows == "random-64" else (12, 2)
+        self.ours, self.numpy = _counting(columns, alphabet)(n)
+
+    def time_mibench(self, n, rows):
+        self.ours()
+
+    def time_numpy_unique(self, n, rows):
+        self.numpy()

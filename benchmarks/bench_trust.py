@@ -5,11 +5,11 @@ import numpy as np
 import mibench
 from mibench.verdicts.verdict import load_atlas
 
-from .common import activations
+from .common import activations, sizes
 
 
 class Trust:
-    params = ([10_000, 100_000], [10], ["binned(plugin, rule=fixed, bins=30)", "binned(plugin, rule=fixed, bins=4)"])
+    params = (sizes(10_000, 100_000), [10], ["binned(plugin, rule=fixed, bins=30)", "binned(plugin, rule=fixed, bins=4)"])
     param_names = ["n", "d", "estimator"]
 
     def setup(self, n, d, estimator):

@@ -2,6 +2,7 @@
 best-of-N timer of the side-by-side comparison scripts."""
 from __future__ import annotations
 
+import os
 import time
 from functools import lru_cache
 from typing import Any, Callable
@@ -10,6 +11,14 @@ import numpy as np
 import torch
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+# CI runs every benchmark once at its smallest sizes (MIBENCH_ASV_SMOKE=1), so that a broken
+# benchmark fails there without the full grid's minutes; tracking runs use the full grid.
+SMOKE = os.environ.get("MIBENCH_ASV_SMOKE") == "1"
+
+
+def sizes(*values: Any) -> list[Any]:
+    """The benchmark grid along one axis: all of ``values``, or the first in a smoke run."""
+    return list(values[:1] if SMOKE else values)
 
 
 @lru_cache(maxsize=8)

@@ -271,6 +271,50 @@ def cmd_atlas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    if args.speed:
+        from mibench.speed import measure, render as render_speed
+
+        results = measure()
+        print("mibench check --speed: ratio = reference time / mibench time, best of 3, in this run")
+        print(render_speed(results))
+        return 0 if all(r.passed for r in results) else 1
+    from mibench.map.check import BaselineError, compare, read_baseline, render, run_check, write_baseline
+    from mibench.map.suite import load_suite, subset, with_estimators
+
+    suite = load_suite(args.suite)
+    if args.estimator:
+        suite = with_estimators(suite, args.estimator)
+    if args.family:
+        suite = subset(suite, families=args.family)
+    path = Path(args.baseline or Path("baselines") / f"{suite.name}.json")
+    old = None
+    if args.update_baseline and path.exists():
+        try:
+            old = read_baseline(path)
+        except BaselineError as exc:
+            print(f"mibench: note: the old baseline is replaced, not compared: {exc}", file=sys.stderr)
+    elif not args.update_baseline:
+        old = read_baseline(path)  # before the run: a missing or malformed baseline fails at once
+    current, stats = run_check(suite, jobs=args.jobs, progress=not args.no_progress)
+    if args.update_baseline:
+        if old is not None and old["suite"] == current["suite"]:
+            print(f"changes against the old {path}:")
+            print(render(compare(old, current), path))
+        write_baseline(current, path)
+        print(f"wrote {path}: {len(current['groups'])} groups and {len(current['frontiers'])} frontier points of suite "
+              f"{suite.name!r} ({stats['cells_total']} cells)")
+        return 0
+    result = compare(old, current)
+    if args.format == "json":
+        print(json.dumps(result.to_dict()))
+    else:
+        print(f"mibench check: suite {suite.name!r}, {len(current['groups'])} groups ({stats['cells_total']} cells, "
+              f"{stats['seconds']:.0f} s) against {path}")
+        print(render(result, path))
+    return 0 if result.passed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mibench", description="Can this mutual-information estimate be trusted?")
     parser.add_argument("--version", action="version", version=f"mibench {__version__}")
@@ -364,6 +408,22 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("map_dir", help="a suite's result directory, e.g. maps/default")
     ap.add_argument("--out", help="where to write atlas.csv.gz and atlas.json (default: the package's own map)")
     ap.set_defaults(func=cmd_atlas)
+    ck = sub.add_parser("check", help="regression gate: a suite's bias, std, regimes and frontiers against a baseline",
+                        description="Runs the suite afresh and compares every group with a committed baseline file; exits 1 "
+                        "on a regression (|bias| or std grew beyond the gate, a worse regime, new failures, a frontier "
+                        "moved down), 2 on bad input. --speed instead times core workloads against NumPy in the same run.")
+    ck.add_argument("--suite", default="quick", help="built-in suite name or suite TOML (default quick)")
+    ck.add_argument("--baseline", help="baseline JSON (default baselines/SUITE.json)")
+    ck.add_argument("--update-baseline", action="store_true", help="rewrite the baseline from this run and print what changed")
+    ck.add_argument("--format", choices=("text", "json"), default="text")
+    ck.add_argument("-e", "--estimator", action="append", metavar="SPEC",
+                    help="check these estimators on the suite's grid instead of its own (repeatable; "
+                    "e.g. mypkg.module:MyEstimator)")
+    ck.add_argument("--family", action="append", metavar="FAMILY", help="only this task family (repeatable)")
+    ck.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    ck.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ck.add_argument("--speed", action="store_true", help="the speed gate: ratios against NumPy, each with a floor")
+    ck.set_defaults(func=cmd_check)
     return parser
 
 

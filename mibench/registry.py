@@ -7,6 +7,8 @@ configured estimator ``e``; the spec keys the results store.
 """
 from __future__ import annotations
 
+import importlib
+import re
 from typing import Any
 
 from mibench.estimators.base import BaseEstimator
@@ -37,10 +39,35 @@ def list_estimators() -> list[str]:
     return list(REGISTRY)
 
 
+_EXTERNAL = re.compile(r"\s*([A-Za-z_][\w.]*):([A-Za-z_]\w*)\s*(\(.*\))?\s*", re.S)
+
+
 def parse_spec(spec: str) -> Estimator:
-    """Build the estimator a spec string describes."""
+    """Build the estimator a spec string describes: a registered id with its parameters,
+    or ``package.module:Class(param=value, ...)`` for an estimator from outside mibench
+    (a subclass of :class:`mibench.BaseEstimator`; its module is imported)."""
+    external = _EXTERNAL.fullmatch(spec) if isinstance(spec, str) else None
+    if external:
+        module, name, args = external.groups()
+        call = parse_call(f"external{args or ''}", kind="estimator", example=EXAMPLE, nested=True)
+        return instantiate(call, {**REGISTRY, "external": external_class(module, name)}, kind="estimator", text=spec)
     call = parse_call(spec, kind="estimator", example=EXAMPLE, nested=True)
     return instantiate(call, REGISTRY, kind="estimator", text=spec)
+
+
+def external_class(module: str, name: str) -> type[BaseEstimator]:
+    """The estimator class ``module:name``, refused unless it subclasses BaseEstimator."""
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module!r} for estimator spec {module}:{name} ({exc}); "
+                         "install it or put it on PYTHONPATH") from None
+    except AttributeError:
+        raise ValueError(f"module {module!r} has no {name!r} (estimator spec {module}:{name})") from None
+    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
+        raise ValueError(f"{module}:{name} is not an estimator: subclass mibench.BaseEstimator "
+                         "(name, params, _estimate) to use it in mibench")
+    return cls
 
 
 def make_estimator(estimator: str | Estimator = "plugin", **params: Any) -> Estimator:

@@ -63,7 +63,9 @@ class BaseEstimator:
     @property
     def spec(self) -> str:
         """Canonical string of this configured estimator, e.g. ``nsb(K=1024)``."""
-        return format_call(self.name, *self._spec_items())
+        own = type(self).__module__.split(".")[0] == "mibench"
+        name = self.name if own else f"{type(self).__module__}:{type(self).__qualname__}"  # importable from outside
+        return format_call(name, *self._spec_items())
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.spec == other.spec  # type: ignore[union-attr]

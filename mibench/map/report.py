@@ -45,25 +45,33 @@ def run_map(
     suite = load_suite(suite) if isinstance(suite, str) else suite
     store = Store(out, fresh=fresh, suite=suite.name)
     try:
-        stats = run_sweep(suite, store, jobs=jobs, client=client, progress=progress)
-        probes: list[Group] = []
-        for round_ in range(1, MAX_ROUNDS + 1):
-            regimes = classify(suite_cells(suite.groups + probes, store), suite.tolerances)
-            new = [g for g in probe_groups(suite, regimes, suite.groups + probes) if g not in probes]
-            if not new:
-                break
-            probes += new
-            more = run_sweep(suite, store, jobs=jobs, client=client, progress=progress, groups=new,
-                             label=f"locating frontiers ({round_})")
-            stats = _add_stats(stats, more)
-        cells = suite_cells(suite.groups + probes, store)
+        cells, stats = sweep_and_locate(suite, store, jobs=jobs, client=client, progress=progress)
     finally:
         store.close()
-    stats["probe_cells"] = cell_count(probes)
     folder = Path(out if outputs is None else outputs)
     folder.mkdir(parents=True, exist_ok=True)
     say(f"rendering {2 * cells['family'].nunique() if not cells.empty else 0} figures and summary.md in {folder}")
     return {**stats, **write_outputs(suite, cells, folder, stats)}
+
+
+def sweep_and_locate(suite: Suite, store: Store, *, jobs: int = 1, client: Any = None,
+                     progress: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Sweep the suite's groups into ``store``, then place cells between grid points
+    until every frontier is located (or cannot be narrowed); the suite's cells and the
+    run's statistics (``probe_cells``: how many were placed off the grid)."""
+    stats = run_sweep(suite, store, jobs=jobs, client=client, progress=progress)
+    probes: list[Group] = []
+    for round_ in range(1, MAX_ROUNDS + 1):
+        regimes = classify(suite_cells(suite.groups + probes, store), suite.tolerances)
+        new = [g for g in probe_groups(suite, regimes, suite.groups + probes) if g not in probes]
+        if not new:
+            break
+        probes += new
+        more = run_sweep(suite, store, jobs=jobs, client=client, progress=progress, groups=new,
+                         label=f"locating frontiers ({round_})")
+        stats = _add_stats(stats, more)
+    stats["probe_cells"] = cell_count(probes)
+    return suite_cells(suite.groups + probes, store), stats
 
 
 def _add_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

@@ -372,6 +372,21 @@ def subset(suite: Suite, estimators: list[str] | None = None, families: list[str
     return cut
 
 
+def with_estimators(suite: Suite, specs: list[str]) -> Suite:
+    """The suite with these estimators: the suite's own among them (by id or spec) keep
+    their limits; any other spec (e.g. ``mypkg.module:MyEstimator``) runs on the
+    suite's whole grid of tasks, N and D."""
+    own = {key: (e, lim) for e, lim in zip(suite.estimators, suite.limits) for key in (e.name, e.spec)}
+    chosen = [own.get(s) or (parse_spec(s), (math.inf, math.inf)) for s in specs]
+    cut = replace(suite, estimators=[e for e, _ in chosen], limits=[lim for _, lim in chosen], groups=[], notes=[])
+
+    def fail(key: str, why: str) -> SuiteError:
+        return SuiteError(f"{suite.path}: {key}: {why}")
+
+    cut.groups = _expand(cut, fail)
+    return cut
+
+
 def cell_count(groups: list[Group]) -> int:
     return sum(len(g.seeds) for g in groups)
 
