@@ -102,8 +102,17 @@ class Prepared:
         return arr if self.batched else float(arr[0])
 
 
+_UNSUPPORTED_FLOATS = tuple(getattr(torch, n) for n in dir(torch) if n.startswith("float8_"))
+
+
 def _to_tensor(a: Any, name: str) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
+        if a.layout != torch.strided:
+            raise TypeError(f"{name} is a {a.layout} tensor; give a dense one ({name}.to_dense())")
+        if a.device.type == "meta":
+            raise TypeError(f"{name} is a meta tensor: it has a shape but no values; give a tensor with data")
+        if a.dtype in _UNSUPPORTED_FLOATS or a.is_quantized:
+            raise TypeError(f"{name} has dtype {a.dtype}, which torch cannot reduce; cast it first, e.g. {name}.float()")
         return a.detach()
     if isinstance(a, np.ndarray):
         arr = a
@@ -118,8 +127,14 @@ def _to_tensor(a: Any, name: str) -> torch.Tensor:
             "(a numeric numpy array or torch tensor)"
         )
     if arr.dtype.kind == "u" and arr.dtype.itemsize > 1:
+        if arr.dtype.itemsize == 8 and arr.size and int(arr.max()) >= 2**63:
+            raise ValueError(_UINT64_TOO_LARGE.format(name=name, top=int(arr.max())))
         arr = arr.astype(np.int64)  # torch lacks wide unsigned kernels
     return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+_UINT64_TOO_LARGE = ("{name} has uint64 values up to {top}, beyond int64, which torch counts in; as codes, relabel "
+                     "them with np.unique({name}, return_inverse=True)[1]; as numbers, cast to float64")
 
 
 def _check_dtype(t: torch.Tensor, name: str) -> torch.Tensor:
@@ -127,6 +142,8 @@ def _check_dtype(t: torch.Tensor, name: str) -> torch.Tensor:
         return t.to(torch.uint8)
     if t.is_complex():
         raise TypeError(f"{name} is complex ({t.dtype}); mibench takes real numbers or integer codes")
+    if t.dtype == torch.uint64 and t.numel() and bool((t.view(torch.int64) < 0).any()):  # the top bit set: >= 2**63
+        raise ValueError(_UINT64_TOO_LARGE.format(name=name, top="2**63 or more"))
     if t.dtype in (torch.uint16, torch.uint32, torch.uint64):
         return t.to(torch.int64)
     return t
@@ -202,6 +219,25 @@ def prepare(arrays: Sequence[Any], names: Sequence[str]) -> Prepared:
     first = tensors[0]
     out_dtype = first.dtype if first.is_floating_point() else torch.float64
     return Prepared(shaped, batched, as_torch, out_dtype)
+
+
+def check_scale(t: torch.Tensor, name: str, estimator: str) -> None:
+    """Refuse float data whose squared differences would overflow or underflow its dtype
+    (|x| beyond max**(1/4), or a non-constant column with std below tiny**(1/4)):
+    distances and kernels there give NaN or 0 silently. MI does not change when a
+    variable is rescaled, so the fix is always to rescale."""
+    if not t.is_floating_point() or not t.numel():
+        return
+    info = torch.finfo(t.dtype)
+    big, small = info.max ** 0.25, info.tiny ** 0.25
+    top = float(t.abs().max())
+    spread = t.amax(dim=-2) - t.amin(dim=-2)  # no squares: they would underflow here
+    spread = spread[spread > 0]
+    if top > big or (spread.numel() and float(spread.min()) < small):
+        scale = f"|values| up to {top:.3g}" if top > big else f"a column spanning only {float(spread.min()):.3g}"
+        raise ValueError(f"{estimator}: {name} has {scale}, where squared distances overflow or underflow "
+                         f"{t.dtype}; rescale it (e.g. standardize each column: MI does not change when a "
+                         "variable is rescaled)")
 
 
 def check_codes(t: torch.Tensor, name: str, estimator: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Sequence
 
 import torch
 
-from mibench._validate import Prepared, prepare
+from mibench._validate import Prepared, check_scale, prepare
 from mibench.spec import format_call
 
 # A quantity is a signed sum of joint entropies of subsets of the variables.
@@ -37,6 +37,9 @@ class BaseEstimator:
     params: ClassVar[dict[str, Any]] = {}
     summary: ClassVar[str] = ""
     reference: ClassVar[str] = ""
+    #: True when the estimate squares differences of raw values (distances, kernels,
+    #: networks): data near the float limits then overflow or underflow.
+    uses_distances: ClassVar[bool] = True
     #: True when :meth:`ceiling` is a proven upper bound of every estimate.
     ceiling_is_bound: ClassVar[bool] = False
     #: True when the second variable of I(X;Y) must be integer class labels.
@@ -112,6 +115,9 @@ class BaseEstimator:
     def _run(self, arrays: Sequence[Any], names: Sequence[str], terms: Terms) -> Any:
         prepared = prepare(arrays, names)
         self.check_params(len(arrays))
+        if self.uses_distances:
+            for t, name in zip(prepared.variables, names):
+                check_scale(t, name, self.name)
         values = self._estimate(prepared, list(names), terms)
         return prepared.finish(values)
 

@@ -22,6 +22,8 @@ float32, +-1 unit codes) are read as integer codes too, never merged by binning,
 """
 from __future__ import annotations
 
+import math
+
 import functools
 import warnings
 from typing import Any, Sequence
@@ -94,17 +96,28 @@ def discretize(
     """
     if rule == "fixed":
         lo, hi = float(value_range[0]), float(value_range[1])
+        if not math.isfinite(hi - lo):
+            raise ValueError(f"binned: range=({lo:g}, {hi:g}) spans more than a float holds (hi - lo overflows); "
+                             "rescale the data and the range, e.g. divide both by max |value|")
         scale = torch.tensor(bins / (hi - lo), dtype=x.dtype, device=x.device)
         return _scaled_codes(x, torch.tensor(lo, dtype=x.dtype, device=x.device), scale, bins)
     if rule == "uniform":
         lo = x.amin(dim=1, keepdim=True)
         span = x.amax(dim=1, keepdim=True) - lo
+        if not bool(torch.isfinite(span).all()):
+            raise ValueError(f"binned(rule=uniform): the data span max - min overflows {x.dtype} (values near its "
+                             "limits, e.g. +-1e308); rescale the data first, e.g. divide by its max |value|")
         scale = torch.where(span > 0, bins / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(span))
         return _scaled_codes(x, lo, scale, bins)
     if rule == "width":
         assert width is not None
-        codes = torch.floor(x.to(torch.float64) / width).to(torch.int64)
-        codes -= codes.amin(dim=1, keepdim=True)
+        scaled = torch.floor(x.to(torch.float64) / width)
+        low = scaled.amin(dim=1, keepdim=True)
+        top = float((scaled - low).max()) if scaled.numel() else 0.0
+        if not (math.isfinite(top) and abs(float(scaled.abs().max())) < 2.0**62):
+            raise ValueError(f"binned(rule=width): width={width:g} cuts the data into about {top:.3g} bins, beyond "
+                             "what exact integer codes hold (2**62); use a larger width or rule=uniform")
+        codes = (scaled - low).to(torch.int64)
         return codes.to(_code_dtype(int(codes.max())))
     if rule == "quantile":
         n = x.shape[1]
@@ -135,7 +148,11 @@ def _whole_numbers(t: torch.Tensor) -> bool:
     head = t.reshape(-1)[:4096]
     if not bool(torch.all(head == torch.round(head))):
         return False
-    return bool(torch.all(t == torch.round(t)))
+    if not bool(torch.all(t == torch.round(t))):
+        return False
+    # codes need an exact integer span: huge whole floats (1e200) are numbers, not labels
+    span = t.to(torch.float64).amax(dim=1) - t.to(torch.float64).amin(dim=1)
+    return bool((span < 2.0**53).all())
 
 
 def _warn_outside_range(t: torch.Tensor, name: str, value_range: Sequence[float], spec: str) -> None:

@@ -29,6 +29,8 @@ class CountBased(BaseEstimator):
     """An estimator whose quantities are signed sums of joint entropies of integer codes
     (the discrete estimators, and binning in front of them)."""
 
+    uses_distances = False  # codes are counted, never subtracted
+
     def _subset_entropies(self, prepared: Prepared, names: list[str], subsets: Sequence[Subset]) -> dict[Subset, torch.Tensor]:
         """Joint entropy (bits, ``(b,)``) of each subset of the variables."""
         raise NotImplementedError

@@ -31,7 +31,9 @@ from mibench.estimators.discrete import DiscreteEstimator
 from mibench.interface import UndefinedEstimateWarning
 
 _EULER_GAMMA = 0.5772156649015329
-_COARSE = np.linspace(-46.0, 23.0, 700)  # log beta from about 1e-20 to 1e10
+_LOG_KB_MIN = -46.0  # the coarse grid starts where K * beta is about 1e-20 ...
+_LOG_BETA_MAX = 23.0  # ... and ends at beta about 1e10 (the uniform distribution, for any K)
+_COARSE_STEP = 0.1
 _FINE_POINTS = 4001
 _SETTLED = 1e-3  # nats per e-fold of K: below this, more support no longer moves the estimate
 _MAX_DECADES = 40
@@ -64,11 +66,14 @@ def nsb_entropy_nats(counts: np.ndarray, k: float) -> float:
     values, mult = np.unique(counts, return_counts=True)
     values = values.astype(float)
     mult = mult.astype(float)
-    coarse = _log_posterior(_COARSE, values, mult, n, k)
+    # The posterior's mass sits where K * beta is comparable to N's coincidences, so the
+    # range in log beta follows K: a fixed range misses it once K is large (2**35 and up).
+    lo_coarse = min(_LOG_KB_MIN - math.log(k), -46.0)
+    coarse_grid = np.arange(lo_coarse, _LOG_BETA_MAX + _COARSE_STEP, _COARSE_STEP)
+    coarse = _log_posterior(coarse_grid, values, mult, n, k)
     keep = np.nonzero(coarse > coarse.max() - 60.0)[0]
-    step = _COARSE[1] - _COARSE[0]
-    lo = _COARSE[keep[0]] - step
-    hi = _COARSE[keep[-1]] + step
+    lo = coarse_grid[keep[0]] - _COARSE_STEP
+    hi = coarse_grid[keep[-1]] + _COARSE_STEP
     grid = np.linspace(lo, hi, _FINE_POINTS)
     logw = _log_posterior(grid, values, mult, n, k)
     w = np.exp(logw - logw.max())
