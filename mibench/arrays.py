@@ -20,17 +20,28 @@ def load_array(source: str) -> Any:
     if suffix not in _LOADERS:
         raise ValueError(f"unsupported file type {suffix!r} for {path}; use .npy, .npz, .csv or .pt")
     try:
+        if suffix == ".npz":  # only the member asked for is read (the others may be large)
+            with np.load(path, allow_pickle=False) as archive:
+                return archive[_pick(archive.files, key, path)]
         data = _LOADERS[suffix](path)
+    except ValueError as exc:
+        if str(exc).startswith(("pick an array", "no array")):
+            raise
+        raise ValueError(f"cannot read {path} (ValueError: {exc}); is the file complete and not pickled?") from exc
     except Exception as exc:  # a truncated or foreign file can fail in many ways
         raise ValueError(f"cannot read {path} ({type(exc).__name__}: {exc}); is the file complete and not pickled?") from exc
     if isinstance(data, dict):
-        return _pick(data, key, path)
+        return data[_pick(list(data), key, path)]
     return data
 
 
-def _load_npz(path: Path) -> dict:
-    with np.load(path, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
+def _load_csv(path: Path) -> np.ndarray:
+    """Numbers from a CSV; columns of whole numbers only (class labels, codes) come back
+    as int64, so discrete estimators take them as codes."""
+    data = np.loadtxt(path, delimiter=",", ndmin=2)
+    if data.size and np.all(np.isfinite(data)) and np.all(data == np.round(data)) and np.abs(data).max() < 2**53:
+        return data.astype(np.int64)
+    return data
 
 
 def _load_pt(path: Path) -> Any:
@@ -41,17 +52,18 @@ def _load_pt(path: Path) -> Any:
 
 _LOADERS = {
     ".npy": lambda path: np.load(path, allow_pickle=False),
-    ".npz": _load_npz,
-    ".csv": lambda path: np.loadtxt(path, delimiter=",", ndmin=2),
+    ".npz": None,  # read member by member in load_array
+    ".csv": _load_csv,
     ".pt": _load_pt,
 }
 
 
-def _pick(arrays: dict, key: str, path: Path) -> Any:
+def _pick(names: list[str], key: str, path: Path) -> str:
+    """The member to read: ``key``, or the only one there is."""
     if not key:
-        if len(arrays) == 1:
-            return next(iter(arrays.values()))
-        raise ValueError(f"pick an array of {path} with {path}:KEY; it holds {', '.join(sorted(arrays))}")
-    if key not in arrays:
-        raise ValueError(f"no array {key!r} in {path}; it holds {', '.join(sorted(arrays))}")
-    return arrays[key]
+        if len(names) == 1:
+            return names[0]
+        raise ValueError(f"pick an array of {path} with {path}:KEY; it holds {', '.join(sorted(names))}")
+    if key not in names:
+        raise ValueError(f"no array {key!r} in {path}; it holds {', '.join(sorted(names))}")
+    return key

@@ -55,13 +55,22 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     value = np.asarray(value, dtype=float).tolist()  # float, list, from numpy or torch alike
     ceiling, ceiling_of = quantity_ceiling(estimator, quantity, np.shape(arrays[0])[-2 if np.ndim(arrays[0]) > 1 else 0], h_x, h_y)
     if args.json:
-        print(json.dumps({"estimator": estimator.spec, "quantity": quantity, "bits": value,
-                          "ceiling": ceiling if math.isfinite(ceiling) else None, "ceiling_of": ceiling_of}))
+        undefined = not np.all(np.isfinite(value))
+        print(json.dumps({"estimator": estimator.spec, "quantity": quantity, "bits": _json_safe(value),
+                          "ceiling": ceiling if math.isfinite(ceiling) else None, "ceiling_of": ceiling_of,
+                          **({"undefined": "the estimate is undefined here (NaN); see the warning"} if undefined else {})}))
     else:
         print(f"{quantity} [{estimator.spec}] = {value} bits")
         if math.isfinite(ceiling):
             print(f"  ceiling for this quantity: {ceiling:.4f} bits ({describe_ceiling(ceiling_of)})")
     return 0
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and Inf as null: JSON has no NaN."""
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value if math.isfinite(value) else None
 
 
 def quantity_ceiling(estimator: Any, quantity: str, n: int, h_x: Any, h_y: Any) -> tuple[float, str | None]:
@@ -95,6 +104,7 @@ def _estimate_on_task(args: argparse.Namespace) -> int:
     regime the map would give this (estimator, task, N)."""
     from mibench.map.cells import Cell, cells_frame
     from mibench.map.regimes import classify
+    from mibench.map.suite import check_fits
     from mibench.map.sweep import declared_ceiling
     from mibench.tasks import parse_task
 
@@ -103,6 +113,7 @@ def _estimate_on_task(args: argparse.Namespace) -> int:
     if args.n < 2 or args.seeds < 1:
         raise ValueError(f"need -n >= 2 samples and --seeds >= 1; got -n {args.n}, --seeds {args.seeds}")
     task = parse_task(args.task)
+    check_fits(task, args.n, args.seeds, "mibench estimate --task")
     estimator = make_estimator(args.estimator)
     truth = estimator.target(task)
     if truth is None:
@@ -141,11 +152,17 @@ def _per_seed(values: Any, count: int) -> list[float]:
     return np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1).tolist()
 
 
+def _check_jobs(jobs: int) -> None:
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1 (worker processes; 1 runs in this process); got {jobs}")
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     from mibench.map.report import run_map
     from mibench.map.regimes import describe_law
     from mibench.map.suite import load_suite, subset
 
+    _check_jobs(args.jobs)
     suite = subset(load_suite(args.suite), estimators=args.estimator, families=args.family)
     for note in suite.notes:
         print(f"mibench: note: {note}", file=sys.stderr)
@@ -182,6 +199,10 @@ def cmd_map(args: argparse.Namespace) -> int:
         for law in claimed.to_dict("records"):
             print(f"  {law['family']:<12} {law['estimator']:<40} {describe_law(law)}")
     print(f"summary: {result['summary']}")
+    if result["cells_run"] and result["errors"] == result["cells_run"]:
+        print(f"mibench: error: every one of the {result['cells_run']} cells run now failed; see the error column of "
+              f"{outputs / 'cells.csv'}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -279,6 +300,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("mibench check --speed: ratio = reference time / mibench time, best of 3, in this run")
         print(render_speed(results))
         return 0 if all(r.passed for r in results) else 1
+    _check_jobs(args.jobs)
     from mibench.map.check import BaselineError, compare, read_baseline, render, run_check, write_baseline
     from mibench.map.suite import load_suite, subset, with_estimators
 

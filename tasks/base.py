@@ -60,7 +60,12 @@ class Task:
                 f"task {self.name} has no parameter(s) {', '.join(unknown)}; valid parameters: {', '.join(self.params)}"
             )
         self._params = {**self.params, **params}
-        self._validate()
+        try:
+            self._validate()
+        except ValueError as exc:  # name the task: "range must be ..." alone does not say whose
+            if str(exc).startswith(f"{self.name}:"):
+                raise
+            raise ValueError(f"{self.name}: {exc}") from None
 
     def _validate(self) -> None:
         """Raise ValueError for out-of-range parameters."""

@@ -8,12 +8,14 @@ version is kept in the ``meta`` table; a store from another version is refused.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 
+from mibench._version import __version__
 from mibench.map.cells import COLUMNS, KEY, Cell
 
 SCHEMA_VERSION = 3  # 2: joint_entropy; 3: ceiling, entropy_x/y, bins and d NULL where absent, key without bins
@@ -34,6 +36,14 @@ CREATE TABLE IF NOT EXISTS cells (
 """
 
 
+_ENVIRONMENTAL = ("worker process died", "MemoryError", "OutOfMemoryError", "out of memory", "CUDA", "device")
+
+
+def environmental(error: str | None) -> bool:
+    """True for a cell error caused by the machine rather than the estimator."""
+    return bool(error) and any(mark in error for mark in _ENVIRONMENTAL)
+
+
 class StoreError(ValueError):
     """The results directory cannot be used as it is; the message says why and what to do."""
 
@@ -46,14 +56,42 @@ class Store:
         that suite: a store written by another suite is refused, so two suites' outputs
         never lie side by side."""
         self.dir = Path(out)
-        self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / FILENAME
-        if fresh and self.path.exists():
-            self.path.unlink()
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            if fresh and self.path.exists():
+                self.path.unlink()
+            if not os.access(self.dir, os.W_OK | os.X_OK):
+                raise PermissionError(13, "not writable")
+        except OSError as exc:
+            raise StoreError(f"cannot write results to {self.dir} ({exc.strerror or exc}); choose a writable --out") from None
         self.db = sqlite3.connect(self.path)
-        self._check_schema()
-        if suite is not None:
-            self._claim(suite)
+        try:
+            self._check_schema()
+            self._check_version()
+            if suite is not None:
+                self._claim(suite)
+        except sqlite3.OperationalError as exc:
+            self.db.close()
+            raise StoreError(f"cannot use {self.path} ({exc}); check that it is writable and not on a full disk, "
+                             "or choose another --out") from None
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError(f"{self.path} is damaged ({exc}); it is left untouched: move it away and rerun, "
+                             "use --fresh to discard it and start over, or choose another --out") from None
+        except StoreError:
+            self.db.close()
+            raise
+
+    def _check_version(self) -> None:
+        """Cells written by another mibench version are not mixed with this one's: their
+        numbers may differ (estimators and tasks change between versions)."""
+        others = [r[0] for r in self.db.execute("SELECT DISTINCT version FROM cells") if r[0] != __version__]
+        if others:
+            count = self.db.execute("SELECT COUNT(*) FROM cells WHERE version != ?", (__version__,)).fetchone()[0]
+            raise StoreError(f"{self.dir} holds {count} cell(s) written by mibench {', '.join(sorted(others))}; this is "
+                             f"mibench {__version__}, whose numbers may differ, so they are not reused: use --fresh to "
+                             "recompute them here, or another --out")
 
     def _claim(self, suite: str) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key='suite'").fetchone()
@@ -83,8 +121,12 @@ class Store:
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def finished(self) -> set[tuple[Any, ...]]:
-        """Keys (:data:`~mibench.map.cells.KEY`) of every stored cell."""
-        return set(self.db.execute(f"SELECT {', '.join(KEY)} FROM cells"))
+        """Keys (:data:`~mibench.map.cells.KEY`) of the stored cells that need no rerun:
+        every cell but those that failed for a reason of the environment (a dead worker,
+        memory, a device), which the next run retries. An estimator's own error (NSB
+        without coincidences) would fail the same way again and is kept."""
+        rows = self.db.execute(f"SELECT {', '.join(KEY)}, ok, error FROM cells")
+        return {tuple(r[:-2]) for r in rows if r[-2] or not environmental(r[-1])}
 
     def write(self, cells: Iterable[Cell]) -> None:
         """Insert the cells of one finished group in one transaction."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -42,6 +43,8 @@ BINNING_KEYS = ("rule", "range", "width")
 RENAMED = {"label": "family", "d_means": "d_label", "binning_rule": "binning = { rule = ... }",
            "std_tol": "abs_tol (the seed spread is held to the same tolerance as the bias)"}
 BUILTIN = ("quick", "default", "full")
+MAX_SEEDS = 10_000
+MAX_CELLS = 10_000_000  # the default suite has about 44,000
 
 
 class SuiteError(ValueError):
@@ -104,13 +107,28 @@ class Suite:
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv, ast.Pow: operator.pow}
 
 
+_LIMIT = 2**64  # |intermediate values| of a grid expression: ample for K = 2**63, and no runaway powers
+
+
+def _bounded(value: int, node: ast.AST) -> int:
+    if abs(value) > _LIMIT:
+        raise ValueError(f"{ast.unparse(node)!r} reaches {'more than 2**64' if abs(value) > 2**70 else value}; "
+                         "grid expressions must stay within +-2**64")
+    return value
+
+
 def _evaluate(node: ast.AST, env: dict[str, int]) -> int:
     if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-        return node.value
+        return _bounded(node.value, node)
     if isinstance(node, ast.Name) and node.id in env:
         return env[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        return _OPS[type(node.op)](_evaluate(node.left, env), _evaluate(node.right, env))
+        left, right = _evaluate(node.left, env), _evaluate(node.right, env)
+        if isinstance(node.op, ast.FloorDiv) and right == 0:
+            raise ValueError(f"{ast.unparse(node)!r} divides by zero")
+        if isinstance(node.op, ast.Pow) and not 0 <= right <= 64:
+            raise ValueError(f"{ast.unparse(node)!r} has exponent {right}; exponents must lie in 0..64")
+        return _bounded(_OPS[type(node.op)](left, right), node)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -_evaluate(node.operand, env)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("min", "max") and not node.keywords:
@@ -125,6 +143,40 @@ def resolve(value: Any, d: int, b: int) -> Any:
     if isinstance(value, list):
         return tuple(resolve(v, d, b) for v in value)
     return value
+
+
+def check_device(value: Any, fail: Any) -> str:
+    """A torch device this machine has, or a SuiteError saying which exist."""
+    import torch
+
+    try:
+        device = torch.device(str(value))
+        torch.empty(1, device=device)
+    except (RuntimeError, AssertionError) as exc:
+        have = ", ".join(["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())])
+        raise fail("device", f"{value!r} is not usable here ({str(exc).splitlines()[0]}); devices here: {have}") from None
+    return str(value)
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine (bytes)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a laptop's 16 GiB
+        return 16 * 2**30
+
+
+def sample_bytes(task: Any, n: int, seeds: int = 1) -> int:
+    """Memory (bytes) of ``seeds`` float64 samples of N rows of a task."""
+    return n * (task.dim_x + task.dim_y) * 8 * seeds
+
+
+def check_fits(task: Any, n: int, seeds: int, what: str) -> None:
+    """Refuse, with the figures, a sample that cannot fit in half this machine's memory."""
+    need, have = sample_bytes(task, n, seeds), memory_bytes()
+    if need > have // 2:
+        raise ValueError(f"{what}: {seeds} sample(s) of N = {n:,} rows x {task.dim_x + task.dim_y} dims need "
+                         f"{need / 2**30:,.1f} GiB; this machine has {have / 2**30:,.1f} GiB. Use a smaller N")
 
 
 # -- loading ----------------------------------------------------------------------------
@@ -143,9 +195,11 @@ def load_suite(name_or_path: str = "default") -> Suite:
     path = suite_path(name_or_path)
     where = str(path)
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(f"{where}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise SuiteError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start}); TOML files are UTF-8") from None
 
     def fail(key: str, why: str) -> SuiteError:
         return SuiteError(f"{where}: {key}: {why}")
@@ -171,8 +225,8 @@ def load_suite(name_or_path: str = "default") -> Suite:
 
     seeds_raw = raw.get("seeds", 10)
     if isinstance(seeds_raw, int) and not isinstance(seeds_raw, bool):
-        if seeds_raw < 1:
-            raise fail("seeds", f"must be a positive count or a list of seeds; got {seeds_raw}")
+        if not 1 <= seeds_raw <= MAX_SEEDS:
+            raise fail("seeds", f"must be a count from 1 to {MAX_SEEDS:,} or a list of seeds; got {seeds_raw:,}")
         seeds = tuple(range(seeds_raw))
     else:
         seeds = int_grid("seeds", 0)
@@ -240,7 +294,7 @@ def load_suite(name_or_path: str = "default") -> Suite:
         d=d,
         bins=bins,
         binning=binning,
-        device=str(raw.get("device", "cpu")),
+        device=check_device(raw.get("device", "cpu"), fail),
         tolerances=tolerances,
         estimators=estimators,
         tasks=tasks,
@@ -322,9 +376,16 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
                         task = get_task(entry.name, **params)
                     except (ValueError, TypeError) as exc:
                         raise fail(f"tasks[{i}].params", f"at D={d}, B={b}: {exc}") from None
+                    except (OverflowError, MemoryError) as exc:  # e.g. a dimension too large for the task's truth
+                        raise fail(f"tasks[{i}].params", f"at D={d}, B={b}: {params} is too large a task "
+                                   f"({type(exc).__name__}: {exc})") from None
                     if configured.target(task) is None:
                         continue
                     for n in (n for n in suite.n if n <= max_n):
+                        try:  # one chunk of seeds at a time is in memory; one seed must fit
+                            check_fits(task, n, 1, f"at D={d}, B={b}")
+                        except ValueError as exc:
+                            raise fail(f"tasks[{i}]", str(exc)) from None
                         group = Group(configured.spec, entry.family, entry.name, tuple(sorted(params.items())),
                                       task.id, n, d, bins_of(configured), suite.seeds)
                         key = (group.estimator, group.task_id, group.n)
@@ -333,6 +394,9 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
                                 _note_duplicate(suite, entry.family, groups[key].d, d, task.id)
                             continue
                         groups[key] = group
+                        if len(groups) * len(suite.seeds) > MAX_CELLS:
+                            raise fail("seeds", f"the suite grows beyond {MAX_CELLS:,} cells ({len(groups):,} groups x "
+                                       f"{len(suite.seeds):,} seeds so far); split it or use fewer seeds, N or D")
     return list(groups.values())
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import math
 import multiprocessing
+import os
 import signal
+import sys
+import threading
 import time
 import warnings
 from collections import Counter, deque
@@ -105,10 +108,31 @@ def pending_groups(suite: Suite, store: Store, groups: list[Group] | None = None
     return todo
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     import torch
 
+    _die_with(parent)
     torch.set_num_threads(1)  # processes, not threads, share the cores
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the sweep's process ``parent`` dies, however it dies (a
+    SIGKILL runs no cleanup): on Linux the kernel signals it at once; elsewhere a
+    watchdog thread notices within a second."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="mibench-parent-watch", daemon=True).start()
 
 
 def run_sweep(
@@ -169,7 +193,7 @@ def _run_processes(todo: list[Group], device: str, jobs: int, record: Callable, 
     while queue or suspects:
         alone = bool(suspects)
         source, width = (suspects, 1) if alone else (queue, jobs)
-        pool = cf.ProcessPoolExecutor(max_workers=width, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+        pool = cf.ProcessPoolExecutor(max_workers=width, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init, initargs=(os.getpid(),))
         in_flight: dict[cf.Future, Group] = {}
         try:
             while source or in_flight:

@@ -43,7 +43,7 @@ BAD_SUITES = [
     (TINY.replace('name = "binary_codes"', 'name = "codes"'), "tasks[0].name: unknown task 'codes'; valid tasks"),
     (TINY.replace("n = [64, 512]", "n = []"), "n: must be a non-empty list"),
     (TINY.replace("n = [64, 512]", "n = [-64, 512]"), "n: every value must be an integer >= 2"),
-    (TINY.replace("d = [2, 9]", "d = [2, 31]"), "tasks[0].params: at D=31, B=0: K must be an integer"),
+    (TINY.replace("d = [2, 9]", "d = [2, 31]"), "tasks[0].params: at D=31, B=0: binary_codes: K must be an integer"),
     (TINY + "\n[tolerances]\nslack = 1\n", "tolerances.slack: unknown key"),
     (TINY.replace('family = "codebook"\n', 'family = "quantized_gaussian"\n'), "families must be distinct"),
     (TINY.replace('d_label = "log2 K"', 'd_label = "log2 K"\nweight = 2'), "tasks[0].weight: unknown key"),
