@@ -36,14 +36,38 @@ _MAX_SOLO_DEATHS = 2  # a group that kills a worker this often on its own is rec
 
 def run_group(group: Group, device: str = "cpu") -> list[Cell]:
     """Estimate every seed of one group (batched where possible); one cell per seed."""
-    task = get_task(group.task_name, **dict(group.task_params))
-    estimator = parse_spec(group.estimator)
-    base = _base_row(group, task, estimator, device)
-    per_call = max(1, _MAX_ELEMENTS // max(1, group.n * (task.dim_x + task.dim_y)))
-    cells = []
-    for start in range(0, len(group.seeds), per_call):
-        cells += _run_seeds(group, task, estimator, group.seeds[start : start + per_call], device, base)
-    return cells
+    return run_bundle((group,), device)[0][1]
+
+
+def bundles(groups: list[Group]) -> list[tuple[Group, ...]]:
+    """The groups that can share one sample: same task, N and seeds, in first-seen order."""
+    out: dict[tuple, list[Group]] = {}
+    for g in groups:
+        out.setdefault((g.task_id, g.n, g.seeds), []).append(g)
+    return [tuple(v) for v in out.values()]
+
+
+def run_bundle(bundle: tuple[Group, ...], device: str = "cpu") -> list[tuple[Group, list[Cell]]]:
+    """Every group of a bundle (:func:`bundles`) on one shared sample per chunk of seeds:
+    a task is sampled once for all its estimators, not once per estimator. Each cell's
+    seconds include its estimator's share of the sampling time."""
+    first = bundle[0]
+    task = get_task(first.task_name, **dict(first.task_params))
+    estimators = [parse_spec(g.estimator) for g in bundle]
+    bases = [_base_row(g, task, e, device) for g, e in zip(bundle, estimators)]
+    per_call = max(1, _MAX_ELEMENTS // max(1, first.n * (task.dim_x + task.dim_y)))
+    cells: list[list[Cell]] = [[] for _ in bundle]
+    for start in range(0, len(first.seeds), per_call):
+        seeds = first.seeds[start : start + per_call]
+        t0 = time.perf_counter()
+        try:
+            sample = task.sample_seeds(first.n, seeds)
+        except Exception:  # noqa: BLE001 - each group then samples alone and records the error
+            sample = None
+        share = (time.perf_counter() - t0) / len(bundle)
+        for i, (group, estimator) in enumerate(zip(bundle, estimators)):
+            cells[i] += _run_seeds(group, task, estimator, seeds, device, bases[i], sample, share)
+    return list(zip(bundle, cells))
 
 
 def _floats(values: Any, count: int) -> list[float | None]:
@@ -72,10 +96,14 @@ def _base_row(group: Group, task: Any, estimator: Any, device: str) -> dict[str,
     }
 
 
-def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], device: str, base: dict) -> list[Cell]:
-    t0 = time.perf_counter()
+def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], device: str, base: dict,
+               sample: tuple[Any, Any] | None = None, shared_seconds: float = 0.0) -> list[Cell]:
+    t0 = time.perf_counter() - shared_seconds
     try:
-        xs, ys = task.sample_seeds(group.n, seeds)
+        if sample is None:
+            xs, ys = task.sample_seeds(group.n, seeds)
+        else:  # a copy each: no estimator can alter the sample another one sees
+            xs, ys = (a.copy() for a in sample)
         if device != "cpu":
             import torch
 
@@ -165,21 +193,26 @@ def run_sweep(
         if on_group is not None:
             on_group(group)
 
+    def record_bundle(bundle: tuple[Group, ...], results: list[tuple[Group, list[Cell]]]) -> None:
+        for group, cells in results:
+            record(group, cells)
+
+    units = bundles(todo)
     try:
         if client is not None:
-            _run_dask(todo, suite.device, client, record)
+            _run_dask(units, suite.device, client, record_bundle)
         elif jobs > 1:
-            _run_processes(todo, suite.device, jobs, record)
+            _run_processes(units, suite.device, jobs, record_bundle, work=run_bundle)
         else:
-            for group in todo:
-                record(group, run_group(group, suite.device))
+            for unit in units:
+                record_bundle(unit, run_bundle(unit, suite.device))
     finally:
         bar.close()
         stats["seconds"] = time.perf_counter() - t0
     return stats
 
 
-def _run_processes(todo: list[Group], device: str, jobs: int, record: Callable, work: Callable = run_group) -> None:
+def _run_processes(todo: list[Any], device: str, jobs: int, record: Callable, work: Callable = run_group) -> None:
     """Run groups on spawned worker processes, at most ``jobs`` in flight.
 
     A worker that dies (killed, out of memory) breaks its pool; the groups in flight
@@ -236,17 +269,25 @@ def _submit_ignoring_interrupts(pool: cf.ProcessPoolExecutor, work: Callable, gr
         signal.signal(signal.SIGINT, previous)
 
 
-def _dead_worker_rows(group: Group, device: str) -> list[Cell]:
+def _dead_worker_rows(unit: Group | tuple[Group, ...], device: str) -> Any:
+    """Error rows for a unit whose worker kept dying: a group's cells, or a bundle's
+    (group, cells) pairs."""
+    if isinstance(unit, tuple):
+        return [(group, _dead_group_rows(group, device)) for group in unit]
+    return _dead_group_rows(unit, device)
+
+
+def _dead_group_rows(group: Group, device: str) -> list[Cell]:
     base = _base_row(group, get_task(group.task_name, **dict(group.task_params)), parse_spec(group.estimator), device)
     error = f"worker process died (out of memory or killed) on each of {_MAX_SOLO_DEATHS} attempts on its own"
     return [Cell(**base, seed=s, estimate=None, entropy_x=None, entropy_y=None, seconds=0.0, ok=False, error=error, warning=None)
             for s in group.seeds]
 
 
-def _run_dask(todo: list[Group], device: str, client: Any, record: Callable) -> None:
+def _run_dask(todo: list[tuple[Group, ...]], device: str, client: Any, record: Callable) -> None:
     from dask.distributed import as_completed
 
-    futures = {client.submit(run_group, g, device, pure=False): g for g in todo}
+    futures = {client.submit(run_bundle, unit, device, pure=False): unit for unit in todo}
     try:
         for future in as_completed(list(futures)):
             record(futures[future], future.result())

@@ -176,3 +176,23 @@ def test_noise_analytic_estimators_are_scored_against_the_noisy_truth():
     assert rows[0].truth == TASKS["layer_codes"](dim=2).noisy_mutual_information(0.1) < 2.0
     other = next(g for g in default.groups if g.family == "layer_codes" and g.estimator == "ksg" and g.d == 2)
     assert run_group(replace(other, seeds=(0,)))[0].truth == 2.0
+
+
+def test_a_shared_sample_gives_every_estimator_the_same_cells_as_its_own_sample():
+    # the default map samples each (task, N, seeds) once for all its estimators; the
+    # numbers must be those of each group sampling alone, cell by cell
+    from mibench.map.sweep import bundles, run_bundle, run_group
+
+    default = load_suite("default")
+    small = [g for g in default.groups if g.n == 64 and not g.estimator.startswith(("infonce", "nwj", "mine"))]
+    chosen = {}
+    for unit in bundles([replace(g, seeds=g.seeds[:3]) for g in small]):
+        chosen.setdefault(unit[0].family, unit)  # one bundle per family
+    assert len(chosen) >= 6 and sum(map(len, chosen.values())) > 40
+    for unit in chosen.values():
+        for group, cells in run_bundle(unit):
+            alone = run_group(group)
+            def numbers(rows):
+                return [repr((c.seed, c.estimate, c.entropy_x, c.entropy_y, c.ok, c.error)) for c in rows]  # NaN == NaN
+
+            assert numbers(cells) == numbers(alone), group
