@@ -1,7 +1,10 @@
 """The fault catalogue (issue 16): bad input, extreme values, corrupt stores, kills. Each
 case once gave a silent wrong answer, a hang, a runaway resource or a raw traceback;
 each must now give the right answer or a clear error that says what to change. The
-cases that already held are kept too, so none regresses."""
+cases that already held are kept too, so none regresses; those about kills and resumes
+live beside the sweep they test (tests/map/test_sweep.py: a killed worker, a worker
+killed on every try, a pool broken mid-submit, Ctrl-C and resume) and the store's
+(tests/map/test_store.py: another schema, a foreign SQLite file)."""
 import json
 import math
 import os
