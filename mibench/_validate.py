@@ -245,7 +245,7 @@ def check_codes(t: torch.Tensor, name: str, estimator: str) -> None:
     if t.is_floating_point():
         integral = bool(torch.all(t == torch.round(t)))
         hint = (
-            f"the values are whole numbers: cast them with x.astype(int) / x.long(), or "
+            "the values are whole numbers: cast them with x.astype(int) / x.long(), or "
             if integral
             else ""
         )
