@@ -17,7 +17,7 @@ def load_array(source: str) -> Any:
     if not path.exists():
         raise ValueError(f"no such file: {path}")
     suffix = path.suffix.lower()
-    if suffix not in _LOADERS:
+    if suffix not in (*_LOADERS, ".npz"):
         raise ValueError(f"unsupported file type {suffix!r} for {path}; use .npy, .npz, .csv or .pt")
     try:
         if suffix == ".npz":  # only the member asked for is read (the others may be large)
@@ -51,8 +51,7 @@ def _load_pt(path: Path) -> Any:
 
 
 _LOADERS = {
-    ".npy": lambda path: np.load(path, allow_pickle=False),
-    ".npz": None,  # read member by member in load_array
+    ".npy": lambda path: np.load(path, allow_pickle=False),  # .npz: read member by member in load_array
     ".csv": _load_csv,
     ".pt": _load_pt,
 }

@@ -339,10 +339,26 @@ def test_bad_input_that_was_already_refused(call, expected):
         call()
 
 
+class _Payload:
+    """Unpickling this touches ``marker``: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
 def test_pickles_and_truncated_files_are_refused(tmp_path):
-    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    import pickle
+
+    marker = tmp_path / "code-ran"
+    with open(tmp_path / "obj.npy", "wb") as f:  # an object-dtype .npy written by hand: its data are a pickle stream
+        np.lib.format.write_array_header_1_0(f, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+        f.write(pickle.dumps([_Payload(marker)]))
     with pytest.raises(ValueError, match="pickled"):
         load_array(str(tmp_path / "obj.npy"))
+    assert not marker.exists()
     np.savez(tmp_path / "t.npz", x=np.arange(1000))
     (tmp_path / "cut.npz").write_bytes((tmp_path / "t.npz").read_bytes()[:200])
     with pytest.raises(ValueError, match="cannot read"):
