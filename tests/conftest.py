@@ -14,7 +14,8 @@ DEVICES = [
 
 # One configured instance per registry id (and per binning rule), used by the
 # conformance suite. Discrete ones take integer codes, the others take floats.
-DISCRETE_SPECS = ["plugin", "miller_madow", "jackknife", "grassberger", "chao_shen", "james_stein", "nsb(K=64)"]
+DISCRETE_SPECS = ["plugin", "miller_madow", "jackknife", "grassberger", "chao_shen", "james_stein", "nsb(K=64)", "jvhw",
+                  "wu_yang(K=64)"]
 BINNED_SPECS = [
     "binned(plugin, rule=uniform, bins=4)",
     "binned(miller_madow, rule=fixed, bins=4, range=(-3.0, 3.0))",

@@ -78,8 +78,10 @@ def test_information_with_itself_is_entropy(spec, rng):
 
 # Known finite-n offsets on independent data (bits): the matrix functional's is
 # positive and shrinks with n; KL's three-entropy sum carries each entropy's bias; NWJ is a
-# high-variance bound, here with a 150-step training budget.
-INDEPENDENCE_TOL = {"renyi": 0.05, "kozachenko_leonenko": 0.03, "nwj": 0.1}
+# high-variance bound, here with a 150-step training budget; Wu-Yang gives each of the K
+# possible symbols its polynomial's value at 0 (the fit's error, > 0), so a support far
+# larger than the symbols seen (K = 64 for 4, and 4096 joint for 16) adds a little.
+INDEPENDENCE_TOL = {"renyi": 0.05, "kozachenko_leonenko": 0.03, "nwj": 0.1, "wu_yang": 0.02}
 
 
 @specs

@@ -44,12 +44,13 @@ from mibench.estimators.discrete import (
     Subset,
 )
 from mibench.estimators.nsb import NSB
+from mibench.estimators.polynomial import JVHW, WuYang
 from mibench.interface import AmbiguousInputWarning
 from mibench.spec import instantiate, parse_call
 
 #: The discrete estimators a binned estimator can put behind its discretizer.
 DISCRETE: dict[str, type[DiscreteEstimator]] = {
-    cls.name: cls for cls in (PlugIn, MillerMadow, Jackknife, Grassberger, ChaoShen, JamesStein, NSB)
+    cls.name: cls for cls in (PlugIn, MillerMadow, Jackknife, Grassberger, ChaoShen, JamesStein, NSB, JVHW, WuYang)
 }
 
 RULES = ("fixed", "uniform", "width", "quantile")
