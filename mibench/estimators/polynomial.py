@@ -140,6 +140,10 @@ class WuYang(_CountFormula):
         safe = torch.where(c > 0, c, torch.ones_like(c))
         return torch.where(c / n <= delta, poly, _corrected_plugin(safe, n))
 
+    def ceiling(self, n: int) -> float:
+        """The all-distinct value (bits) for the configured K; infinite until K is given."""
+        return math.inf if self._params["K"] is None else super().ceiling(n)
+
     def check_params(self, n_variables: int) -> None:
         if self._params["K"] is None:
             raise ValueError("wu_yang needs the support size K (the number of possible symbols), e.g. "
