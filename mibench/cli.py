@@ -27,7 +27,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         params = ", ".join(f"{k}={v!r}" for k, v in cls.params.items()) or "-"
         print(f"  {name:<{width}} {cls.summary}")
         print(f"  {'':<{width}} parameters: {params}; ceiling at N=1024: {make_estimator(name).ceiling(1024):.3f} bits")
-    print('\nExample specs: plugin, nsb(K=1024), "binned(miller_madow, rule=uniform, bins=30)"')
+    from mibench.estimators.peers import INSTALL, PEERS
+
+    print(f"\nOther libraries' estimators, on the same samples ({INSTALL}):")
+    width = max(map(len, PEERS))
+    for name, cls in PEERS.items():
+        missing = cls.missing()
+        print(f"  {name:<{width}} {cls.summary}; takes {cls.inputs}" + (f" [not available: {cls.library}]" if missing else ""))
+    print('  command(cmd="prog {x} {y}")  any program that reads CSV samples and prints one number')
+    print('\nExample specs: plugin, nsb(K=1024), "binned(miller_madow, rule=uniform, bins=30)", infomeasure:ksg(k=4), '
+          'mypackage.module:MyEstimator')
     print("\nTasks (exact truth in bits; parameters with defaults):")
     for name, cls in TASKS.items():
         task = cls()
@@ -292,6 +301,46 @@ def cmd_atlas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from mibench.map import leaderboard as lb
+    from mibench.map.report import run_map
+    from mibench.map.suite import load_suite
+
+    _check_jobs(args.jobs)
+    if args.format not in lb.FORMATS:
+        raise ValueError(f"unknown --format {args.format!r}; choose one of {', '.join(lb.FORMATS)}")
+    if args.results is None:  # run the suite first (resuming what is stored)
+        suite = load_suite(args.suite or "leaderboard")
+        for note in suite.notes:
+            print(f"mibench: note: {note}", file=sys.stderr)
+        results = Path(args.out_dir) / suite.name
+        run_map(suite, results, jobs=args.jobs, progress=not args.no_progress,
+                say=lambda text: print(f"mibench: {text}", file=sys.stderr))
+        cells, name = lb.read_results(results, suite.name)
+    else:
+        cells, name = lb.read_results(args.results, args.suite)
+        suite = lb.suite_for(name)
+    board = lb.build(cells, suite.tolerances if suite is not None else None)
+    skipped = suite.skipped if suite is not None else []
+    text = lb.render(board, args.format, name, skipped)
+    out = args.out or ("leaderboard.html" if args.format == "html" else None)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        Path(out).write_text(text, encoding="utf-8")
+        print(f"wrote {out}: {len(board['overall'])} estimators ranked on suite {name!r}"
+              + (f"; {len(skipped)} skipped" if skipped else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_conform(args: argparse.Namespace) -> int:
+    from mibench.conform import conform, render
+
+    results = conform(args.estimator)
+    print(render(args.estimator, results))
+    return 0 if all(r.passed for r in results) else 1
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     if args.speed:
         from mibench.speed import measure, render as render_speed
@@ -430,6 +479,23 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("map_dir", help="a suite's result directory, e.g. maps/default")
     ap.add_argument("--out", help="where to write atlas.csv.gz and atlas.json (default: the package's own map)")
     ap.set_defaults(func=cmd_atlas)
+    lp = sub.add_parser("leaderboard", help="rank estimators (mibench's and other libraries') on the same cells",
+                        description="Rank every estimator of a results store, overall and per task family. Without "
+                        "--results, runs the embedded leaderboard suite first (resuming what is stored in --out-dir).")
+    lp.add_argument("--results", metavar="DIR", help="a results directory written by `mibench map` (OUT/SUITE)")
+    lp.add_argument("--suite", help="the suite to run (default: leaderboard), or the one --results must hold")
+    lp.add_argument("--format", default="md", help="md (default), html (self-contained, heatmaps inline) or csv")
+    lp.add_argument("--out", metavar="PATH", help="write here (default: standard output; leaderboard.html for html)")
+    lp.add_argument("--out-dir", default="mibench-results", help="results root for the suite run (default: ./mibench-results)")
+    lp.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes for the suite run")
+    lp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    lp.set_defaults(func=cmd_leaderboard)
+    cp = sub.add_parser("conform", help="run the conformance checks every built-in estimator passes on any estimator",
+                        description="Units in bits, batched == looped, numpy/torch agreement, determinism, invariances, "
+                        "independence -> 0 and bad-input errors, on an estimator spec or module:Class(...). Exit 1 when "
+                        "a check fails.")
+    cp.add_argument("estimator", help="an estimator spec: plugin, infomeasure:ksg, mypackage.module:MyEstimator(k=5)")
+    cp.set_defaults(func=cmd_conform)
     ck = sub.add_parser("check", help="regression gate: a suite's bias, std, regimes and frontiers against a baseline",
                         description="Runs the suite afresh and compares every group with a committed baseline file; exits 1 "
                         "on a regression (|bias| or std grew beyond the gate, a worse regime, new failures, a frontier "

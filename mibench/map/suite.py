@@ -23,6 +23,7 @@ from typing import Any
 from mibench._validate import range_problem
 from mibench.estimators.binning import RULES, Binned
 from mibench.estimators.discrete import DiscreteEstimator
+from mibench.estimators.peers import PeerEstimator
 from mibench.interface import Estimator
 from mibench.registry import parse_spec
 from mibench.tasks import TASKS, get_task
@@ -42,7 +43,7 @@ ESTIMATOR_KEYS = ("spec", "max_n", "max_d")  # the limits keep O(n^2)/O(n^3) est
 BINNING_KEYS = ("rule", "range", "width")
 RENAMED = {"label": "family", "d_means": "d_label", "binning_rule": "binning = { rule = ... }",
            "std_tol": "abs_tol (the seed spread is held to the same tolerance as the bias)"}
-BUILTIN = ("quick", "default", "full")
+BUILTIN = ("quick", "default", "full", "leaderboard")
 MAX_SEEDS = 10_000
 MAX_CELLS = 10_000_000  # the default suite has about 44,000
 
@@ -97,6 +98,7 @@ class Suite:
     limits: list[tuple[float, float]] = field(default_factory=list)  # (max_n, max_d) per estimator
     groups: list[Group] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what a reader should know before it runs
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (spec, why): peers whose library is absent
 
     def d_label(self, family: str) -> str:
         """What the grid dimension D means for this family (the heatmaps' vertical axis)."""
@@ -264,6 +266,9 @@ def load_suite(name_or_path: str = "default") -> Suite:
         limits.append((entry.get("max_n", math.inf), entry.get("max_d", math.inf)))
     if not estimators:
         raise fail("estimators", "empty; name at least one [[estimators]] spec")
+    estimators, limits, skipped = drop_missing(estimators, limits)
+    if not estimators:
+        raise fail("estimators", f"none can run here: {'; '.join(f'{s}: {why}' for s, why in skipped)}")
 
     tasks = []
     for i, entry in enumerate(raw.get("tasks", [])):
@@ -299,9 +304,26 @@ def load_suite(name_or_path: str = "default") -> Suite:
         estimators=estimators,
         tasks=tasks,
         limits=limits,
+        skipped=skipped,
+        notes=[f"skipped {spec}: {why}" for spec, why in skipped],
     )
     suite.groups = _expand(suite, fail)
     return suite
+
+
+def drop_missing(estimators: list[Estimator], limits: list[tuple[float, float]]
+                 ) -> tuple[list[Estimator], list[tuple[float, float]], list[tuple[str, str]]]:
+    """The estimators that can run here, their limits, and (spec, why) for the others:
+    another library's adapter whose package is absent or broken is skipped, not fatal."""
+    kept, kept_limits, skipped = [], [], []
+    for est, limit in zip(estimators, limits):
+        why = est.missing() if isinstance(est, PeerEstimator) else None
+        if why:
+            skipped.append((est.spec, why))
+        else:
+            kept.append(est)
+            kept_limits.append(limit)
+    return kept, kept_limits, skipped
 
 
 def binning_table(table: Any, key: str, fail: Any, unknown_keys: Any) -> dict[str, Any]:
@@ -324,6 +346,8 @@ def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, b: int) -> 
     task knows the quantity the estimator targets is checked per task (``target``).
     """
     continuous = task_cls.continuous
+    if isinstance(est, PeerEstimator) and est.inputs == "codes":  # another library's discrete estimator
+        return None if continuous else est
     if isinstance(est, Binned):
         if not continuous:
             return None
@@ -427,7 +451,8 @@ def subset(suite: Suite, estimators: list[str] | None = None, families: list[str
             raise SuiteError(f"{suite.path}: no family {unknown[0]!r} in suite {suite.name!r}; "
                              f"it has {', '.join(t.family for t in tasks)}")
         tasks = [t for t in tasks if t.family in families]
-    cut = replace(suite, estimators=[e for e, _ in chosen], limits=[lim for _, lim in chosen], tasks=tasks, groups=[], notes=[])
+    cut = replace(suite, estimators=[e for e, _ in chosen], limits=[lim for _, lim in chosen], tasks=tasks, groups=[],
+                  notes=[note for note in suite.notes if note.startswith("skipped ")])
 
     def fail(key: str, why: str) -> SuiteError:
         return SuiteError(f"{suite.path}: {key}: {why}")
@@ -442,7 +467,11 @@ def with_estimators(suite: Suite, specs: list[str]) -> Suite:
     suite's whole grid of tasks, N and D."""
     own = {key: (e, lim) for e, lim in zip(suite.estimators, suite.limits) for key in (e.name, e.spec)}
     chosen = [own.get(s) or (parse_spec(s), (math.inf, math.inf)) for s in specs]
-    cut = replace(suite, estimators=[e for e, _ in chosen], limits=[lim for _, lim in chosen], groups=[], notes=[])
+    estimators, limits, skipped = drop_missing([e for e, _ in chosen], [lim for _, lim in chosen])
+    if not estimators:
+        raise SuiteError(f"none of the estimators can run here: {'; '.join(f'{s}: {why}' for s, why in skipped)}")
+    cut = replace(suite, estimators=estimators, limits=limits, groups=[], skipped=skipped,
+                  notes=[f"skipped {spec}: {why}" for spec, why in skipped])
 
     def fail(key: str, why: str) -> SuiteError:
         return SuiteError(f"{suite.path}: {key}: {why}")
