@@ -1,12 +1,20 @@
 """The leaderboard: every estimator of a results store (mibench's and other libraries')
 ranked on the same cells, overall and per task family.
 
-Score (the board's order): the share of an estimator's groups (one task, N and D over
-all seeds) that are ``reliable``, averaged over the task families it runs on, each
-family weighing the same; ties are broken by the median |bias| over its cells. An
+Score (the board's order): within each task family it runs on, the share of the
+family's grid groups (one task and N over all seeds, any estimator's) that the
+estimator ran *and* found ``reliable`` — a group it did not run (inputs it does not
+take, or a cap of the suite) counts as not reliable — averaged over those families,
+each weighing the same; ties are broken by the median |bias| over its cells. An
 estimator that only takes codes is thus ranked on the code families, and the
 per-family tables show that the best discrete estimator is not the best continuous
 one. Equal score and median |bias| (to 3 decimals) share a rank, shown as ``=``.
+Groups placed between grid points to locate one estimator's frontier are left out of
+the score (other estimators have none there).
+
+Peers report no H(X) and H(Y) of their own, so their I(X;Y) is held against log2 N only:
+a group that mibench's plug-in calls saturated at H(Y) reads ``biased`` for the same
+numbers from a peer (both are not reliable, so the score is the same).
 """
 from __future__ import annotations
 
@@ -28,9 +36,9 @@ from mibench.map.suite import BUILTIN, TOLERANCES, Suite, SuiteError, load_suite
 REFERENCE_N = 10_000  # the N at which the board reports how far each estimator reaches
 TIMING_N = 1024  # the N of the median time per estimate
 FORMATS = ("md", "html", "csv")
-SCORE_TEXT = ("Score: the share of an estimator's groups (one task, N and D over all seeds) that are reliable, "
-              "averaged over the task families it runs on, each family weighing the same; ties broken by the median "
-              "|bias|. Rank `=`: tied to 3 decimals. Reach at N = {n:,}: the largest H(X,Y) (code families) or true "
+SCORE_TEXT = ("Score: per task family the estimator runs on, the share of the family's grid groups (one task and N "
+              "over all seeds) it ran and found reliable (a group it did not run counts as not reliable), averaged over "
+              "those families, each weighing the same; ties broken by the median |bias|. Rank `=`: tied to 3 decimals. Reach at N = {n:,}: the largest H(X,Y) (code families) or true "
               "I(X;Y) (continuous ones) below which every group is reliable (`>=`: every group of the grid is; "
               "`none`: not even the easiest). Regimes: see `mibench map`'s summary.")
 
@@ -84,21 +92,25 @@ def build(cells: pd.DataFrame, tolerances: dict[str, float] | None = None) -> di
     points, _ = frontiers(regimes)
     ref_n = _nearest_n(sorted(int(n) for n in regimes["n"].unique()), REFERENCE_N)
     families = list(dict.fromkeys(cells["family"]))
+    grid = regimes[regimes["d"].notna()]
+    family_groups = grid.groupby("family")[["task_id", "n"]].apply(lambda g: len(g.drop_duplicates()))
     fam_rows = []
-    for (est, fam), g in regimes.groupby(["estimator", "family"], sort=False):
+    for (est, fam), g in grid.groupby(["estimator", "family"], sort=False):
         c = cells[(cells["estimator"] == est) & (cells["family"] == fam)]
-        fam_rows.append({"estimator": est, "family": fam, "groups": len(g), "reliable": (g["regime"] == "reliable").mean(),
+        fam_rows.append({"estimator": est, "family": fam, "groups": len(g), "of": int(family_groups[fam]),
+                         "reliable": (g["regime"] == "reliable").sum() / family_groups[fam],
                          "median_abs_bias": _errors(c)["median_abs_bias"],
                          **_reach(points, est, fam, ref_n)})
     fam = pd.DataFrame(fam_rows)
     fam["rank"] = ""
+    fam["_position"] = 0
     for name, g in fam.groupby("family", sort=False):
         order = g.sort_values(["reliable", "reach_value", "median_abs_bias"], ascending=[False, False, True],
-                              na_position="last")
-        fam.loc[order.index, "rank"] = _ranks(order[["reliable", "median_abs_bias"]])
+                              na_position="last", kind="stable")
+        fam.loc[order.index, "rank"] = _ranks(order[["reliable", "reach_value", "median_abs_bias"]])
+        fam.loc[order.index, "_position"] = range(len(order))
     fam["family"] = pd.Categorical(fam["family"], families, ordered=True)
-    fam["_order"] = fam["rank"].str.lstrip("=").astype(int)
-    fam = fam.sort_values(["family", "_order"]).drop(columns="_order").reset_index(drop=True)
+    fam = fam.sort_values(["family", "_position"]).drop(columns="_position").reset_index(drop=True)
 
     rows = []
     for est, g in regimes.groupby("estimator", sort=False):
@@ -122,7 +134,8 @@ def build(cells: pd.DataFrame, tolerances: dict[str, float] | None = None) -> di
             "families_run": len(mine),
             "not_run_on": ", ".join(f for f in families if not (mine["family"] == f).any()),
         })
-    overall = pd.DataFrame(rows).sort_values(["score", "median_abs_bias"], ascending=[False, True], na_position="last")
+    overall = pd.DataFrame(rows).sort_values(["score", "median_abs_bias"], ascending=[False, True], na_position="last",
+                                             kind="stable")
     overall.insert(0, "rank", _ranks(overall[["score", "median_abs_bias"]]))
     return {"overall": overall.reset_index(drop=True), "families": fam, "regimes": regimes, "points": points,
             "reference_n": ref_n, "family_names": families}
@@ -189,9 +202,9 @@ def _overall_table(board: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 def _family_table(board: dict[str, Any], family: str) -> tuple[list[str], list[list[str]]]:
     fam = board["families"]
     g = fam[fam["family"] == family]
-    head = ["rank", "estimator", "reliable", f"reach at N={board['reference_n']:,}", "median abs bias", "groups"]
+    head = ["rank", "estimator", "reliable", f"reach at N={board['reference_n']:,}", "median abs bias", "groups run"]
     return head, [[r["rank"], f"`{r['estimator']}`", _pct(r["reliable"]), r["reach"], _num(r["median_abs_bias"]),
-                   str(r["groups"])] for r in g.to_dict("records")]
+                   f"{r['groups']} of {r['of']}"] for r in g.to_dict("records")]
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
