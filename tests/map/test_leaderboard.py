@@ -145,3 +145,16 @@ def test_bad_results_are_clear_errors(tmp_path, board_run, capsys):
     assert "holds no cells" in capsys.readouterr().err
     assert main(["leaderboard", "--results", str(results), "--format", "pdf"]) == 2
     assert "unknown --format" in capsys.readouterr().err
+
+
+def test_the_leaderboard_suite_holds_ours_and_every_installed_peer():
+    from mibench.map.suite import load_suite
+
+    suite = load_suite("leaderboard")
+    names = {e.name for e in suite.estimators}
+    assert {"plugin", "grassberger", "nsb", "jvhw", "ksg", "gcmi", "kde"} <= names
+    libraries = {cls.library.split(".")[0]: cls.missing() is None for cls in PEERS.values()}
+    for library, installed in libraries.items():
+        present = any(n.startswith(f"{library}:") for n in names)
+        skipped = any(spec.startswith(f"{library}:") for spec, _ in suite.skipped)
+        assert (present and not skipped) if installed else (skipped and not present), library
