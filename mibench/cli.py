@@ -304,13 +304,16 @@ def cmd_atlas(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from mibench.map import leaderboard as lb
     from mibench.map.report import run_map
-    from mibench.map.suite import load_suite
+    from mibench.map.suite import load_suite, with_estimators
 
     _check_jobs(args.jobs)
     if args.format not in lb.FORMATS:
         raise ValueError(f"unknown --format {args.format!r}; choose one of {', '.join(lb.FORMATS)}")
     if args.results is None:  # run the suite first (resuming what is stored)
         suite = load_suite(args.suite or "leaderboard")
+        if args.estimator:  # the suite's estimators and these (a user's own, another peer) on the same grid
+            suite = with_estimators(suite, [e.spec for e in suite.estimators] + args.estimator)
+            suite.skipped = load_suite(args.suite or "leaderboard").skipped + suite.skipped
         for note in suite.notes:
             print(f"mibench: note: {note}", file=sys.stderr)
         results = Path(args.out_dir) / suite.name
@@ -318,6 +321,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 say=lambda text: print(f"mibench: {text}", file=sys.stderr))
         cells, name = lb.read_results(results, suite.name)
     else:
+        if args.estimator:
+            raise ValueError("-e runs estimators, --results only reads stored ones: leave out --results to run the suite "
+                             "with them (or map them with `mibench map` first)")
         cells, name = lb.read_results(args.results, args.suite)
         suite = lb.suite_for(name)
     board = lb.build(cells, suite.tolerances if suite is not None else None)
@@ -484,6 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "--results, runs the embedded leaderboard suite first (resuming what is stored in --out-dir).")
     lp.add_argument("--results", metavar="DIR", help="a results directory written by `mibench map` (OUT/SUITE)")
     lp.add_argument("--suite", help="the suite to run (default: leaderboard), or the one --results must hold")
+    lp.add_argument("-e", "--estimator", action="append", metavar="SPEC",
+                    help="also rank this estimator (e.g. mypackage.module:MyEstimator), run on the suite's grid (repeatable)")
     lp.add_argument("--format", default="md", help="md (default), html (self-contained, heatmaps inline) or csv")
     lp.add_argument("--out", metavar="PATH", help="write here (default: standard output; leaderboard.html for html)")
     lp.add_argument("--out-dir", default="mibench-results", help="results root for the suite run (default: ./mibench-results)")

@@ -1,5 +1,6 @@
 """mibench leaderboard: the ranking from stored cells, its formats, and bad input."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,8 @@ from mibench.cli import main
 from mibench.estimators.peers import PEERS, PeerEstimator
 from mibench.map import leaderboard as lb
 from mibench.map.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
 
 BOARD_SUITE = """
 name = "board"
@@ -58,8 +61,9 @@ def board_run(tmp_path_factory):
     out = tmp_path / "board.md"
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(PEERS, "nolib:plugin", Absent)
+        mp.syspath_prepend(str(ROOT))
         code = main(["leaderboard", "--suite", path, "--out-dir", str(tmp_path / "res"), "--out", str(out),
-                     "--jobs", "1", "--no-progress"])
+                     "--jobs", "1", "--no-progress", "-e", "examples.correlation_estimator:CorrelationMI"])
     return code, out.read_text(), tmp_path / "res" / "board"
 
 
@@ -69,6 +73,10 @@ def test_the_board_ranks_every_estimator_and_lists_the_skipped(board_run):
     assert "## codebook" in text and "## gaussian" in text
     for spec in ("`plugin`", "`jvhw`", "`gcmi`"):
         assert spec in text
+    # the example third-party estimator is ranked on the continuous family, exact there
+    gaussian = text.split("## gaussian")[1].split("##")[0]
+    example = next(line for line in gaussian.splitlines() if "CorrelationMI" in line)
+    assert "100%" in example
     skipped = [line for line in text.splitlines() if "skipped" in line]
     assert any("no_such_library_xyz is not available" in line and "Absent" in line for line in skipped), skipped
     if PEERS["pyitlib:ml"].missing() is None:
@@ -145,6 +153,8 @@ def test_bad_results_are_clear_errors(tmp_path, board_run, capsys):
     assert "holds no cells" in capsys.readouterr().err
     assert main(["leaderboard", "--results", str(results), "--format", "pdf"]) == 2
     assert "unknown --format" in capsys.readouterr().err
+    assert main(["leaderboard", "--results", str(results), "-e", "plugin"]) == 2
+    assert "leave out --results" in capsys.readouterr().err
 
 
 def test_the_leaderboard_suite_holds_ours_and_every_installed_peer():
