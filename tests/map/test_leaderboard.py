@@ -168,3 +168,35 @@ def test_the_leaderboard_suite_holds_ours_and_every_installed_peer():
         present = any(n.startswith(f"{library}:") for n in names)
         skipped = any(spec.startswith(f"{library}:") for spec, _ in suite.skipped)
         assert (present and not skipped) if installed else (skipped and not present), library
+
+
+class Flaky(PeerEstimator):
+    """A peer that raises on the smallest N and returns NaN on the largest."""
+
+    name = "testpeer:flaky"
+    library = "numpy"
+    inputs = "codes"
+    estimates_entropy = False
+
+    def _mutual_information(self, x, y):
+        if len(x) == 256:
+            raise RuntimeError("flaky peer: cannot handle 256 rows")
+        return float("nan") if len(x) == 4096 else 0.0
+
+
+def test_a_peer_that_raises_or_returns_nan_becomes_undefined_cells_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setitem(PEERS, "testpeer:flaky", Flaky)
+    text = BOARD_SUITE.replace('spec = "nolib:plugin"', 'spec = "testpeer:flaky"')
+    path = write_suite(tmp_path, text)
+    out = tmp_path / "board.csv"
+    assert main(["leaderboard", "--suite", path, "--out-dir", str(tmp_path / "res"), "--out", str(out),
+                 "--format", "csv", "--jobs", "1", "--no-progress"]) == 0
+    cells, _ = lb.read_results(tmp_path / "res" / "board")
+    spec = Flaky().spec  # module:Class: the class lives outside mibench
+    flaky = cells[cells["estimator"] == spec]
+    assert flaky.loc[flaky["n"] == 256, "error"].str.contains("cannot handle 256 rows").all()
+    assert flaky.loc[flaky["n"] == 4096, "estimate"].isna().all()
+    assert cells.loc[cells["estimator"] == "plugin", "ok"].all()  # everyone else ran
+    board = pd.read_csv(out).set_index("estimator")
+    assert board.loc[spec, "failure_rate"] == pytest.approx(1.0)  # N = 256 raised, N = 4096 gave NaN
+    assert board.loc[spec, "undefined"] == pytest.approx(1.0)
