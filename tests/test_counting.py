@@ -5,6 +5,7 @@ import torch
 
 from conftest import DEVICES
 from mibench.core import Counts, codes_to_counts, joint_counts, pattern_ids
+from mibench.core.counting import counts_from_ids
 
 
 def same_partition(ids: np.ndarray, reference: np.ndarray) -> bool:
@@ -44,9 +45,10 @@ def test_pattern_ids_match_numpy_unique_rows(case, device):
         assert sorted(set(ids[b].tolist())) == list(range(int(k[b])))  # dense
 
 
-def test_hash_collisions_fall_back_to_exact_counting():
+@pytest.mark.parametrize("dtype, d", [(torch.int64, 30), (torch.int8, 32)])
+def test_hash_collisions_fall_back_to_exact_counting(dtype, d):
     g = torch.Generator().manual_seed(3)
-    codes = torch.randint(0, 200, (2, 500, 30), generator=g)  # 200**30 codes: too many for an exact key, so hashed
+    codes = torch.randint(0, 100, (2, 500, d), generator=g).to(dtype)  # 100**d codes: too many for an exact key, so hashed
     codes[:, 250:] = codes[:, :250]
     # A zero multiplier makes every row collide; verification must catch it.
     ids, k = pattern_ids(codes, _multipliers=torch.zeros(1, dtype=torch.int64))
@@ -80,3 +82,23 @@ def test_joint_counts_paths_agree_with_numpy(high, other, parts):
 def test_counts_from_list_rejects_unequal_totals():
     with pytest.raises(ValueError, match="same number of samples"):
         Counts.from_list([[1, 2], [4]])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.int64])
+@pytest.mark.parametrize("highs", [(2,) * 12, (4,) * 6, (100, 2, 2, 2), (3, 5, 7)])
+def test_counts_of_small_alphabet_rows_match_numpy(highs, dtype, device):
+    # one bound for all columns, or each column's own (100, 2, 2, 2): counted by one bincount
+    g = torch.Generator().manual_seed(11)
+    codes = torch.stack([torch.randint(0, h, (3, 5000), generator=g) for h in highs], dim=-1).to(dtype)
+    codes[1, :, 0] = 0  # a batch element with a constant column
+    counts = codes_to_counts(codes.to(device))
+    assert counts.values.device.type == device
+    for b, got in enumerate(counts.per_batch()):
+        _, ref = np.unique(codes[b].numpy(), axis=0, return_counts=True)
+        assert sorted(got.cpu().tolist()) == sorted(ref.tolist())
+        ids, k = pattern_ids(codes[b : b + 1].to(device))
+        assert int(k[0]) == len(ref) and same_partition(ids[0].cpu().numpy(), numpy_row_ids(codes[b].numpy()))
+    # the direct count equals counting the ids, value for value (every estimate is unchanged)
+    slow = counts_from_ids(*pattern_ids(codes.to(device)))
+    assert torch.equal(counts.values, slow.values) and torch.equal(counts.batch, slow.batch)
