@@ -315,12 +315,18 @@ def joint_counts(id_sets: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> Counts
     space = size_a * size_b
     key = ids_a * size_b + ids_b
     if space <= max(n, 1 << 16):
-        offsets = torch.arange(b, device=key.device)[:, None] * space
-        full = _bincount((key + offsets).reshape(-1), b * space)
-        present = full > 0
-        batch = torch.div(torch.nonzero(present)[:, 0], space, rounding_mode="floor")
-        return Counts(full[present], batch, b, n)
+        return _counts_of_small_keys(key, space)
     return _counts_from_keys(key, bound=space)
+
+
+def _counts_of_small_keys(keys: torch.Tensor, space: int) -> Counts:
+    """Counts of keys ``(b, n)`` in ``[0, space)`` by one bincount, in key order."""
+    b, n = keys.shape
+    offsets = torch.arange(b, device=keys.device)[:, None] * space
+    full = _bincount((keys + offsets).reshape(-1), b * space)
+    present = full > 0
+    batch = torch.div(torch.nonzero(present)[:, 0], space, rounding_mode="floor")
+    return Counts(full[present], batch, b, n)
 
 
 def codes_to_counts(codes: torch.Tensor) -> Counts:
@@ -330,10 +336,6 @@ def codes_to_counts(codes: torch.Tensor) -> Counts:
         radix = _radix(codes)
         space = math.prod(radix)
         if space <= _small_space(n):  # one bincount of the keys: the counts, in the order of the ids
-            full = _bincount((_mixed_radix(codes, radix) + torch.arange(b, device=codes.device)[:, None] * space)
-                             .reshape(-1), b * space)
-            present = full > 0
-            batch = torch.div(torch.nonzero(present)[:, 0], space, rounding_mode="floor")
-            return Counts(full[present], batch, b, n)
+            return _counts_of_small_keys(_mixed_radix(codes, radix), space)
         return counts_from_ids(*pattern_ids(codes, _radices=radix))
     return counts_from_ids(*pattern_ids(codes))
