@@ -71,7 +71,8 @@ class BatchedPluginMI:
 
 
 class DiscreteEstimators:
-    params = (["plugin", "miller_madow", "jackknife", "grassberger", "chao_shen", "james_stein", "nsb(K=4096)"],)
+    params = (["plugin", "miller_madow", "jackknife", "grassberger", "chao_shen", "james_stein", "nsb(K=4096)", "jvhw",
+               "wu_yang(K=4096)"],)
     param_names = ["estimator"]
 
     def setup(self, estimator):
