@@ -4,7 +4,6 @@ import math
 import torch
 
 from mibench import BaseEstimator
-from mibench.core.counting import codes_to_counts
 from mibench.estimators.discrete import PlugIn
 
 
@@ -34,5 +33,3 @@ class Sloppy(BaseEstimator):
     def _estimate(self, prepared, names, terms):
         return torch.ones(prepared.variables[0].shape[0], dtype=torch.float64)
 
-
-__all__ = ["NatsPlugIn", "BatchMeanPlugIn", "Sloppy", "codes_to_counts"]
