@@ -102,3 +102,15 @@ def test_counts_of_small_alphabet_rows_match_numpy(highs, dtype, device):
     # the direct count equals counting the ids, value for value (every estimate is unchanged)
     slow = counts_from_ids(*pattern_ids(codes.to(device)))
     assert torch.equal(counts.values, slow.values) and torch.equal(counts.batch, slow.batch)
+
+
+def test_rows_whose_first_rows_hide_the_alphabet_are_still_exact():
+    # The first 1,024 rows are all zero (their column bounds allow an exact key); the rest
+    # need 200**12 > 2**63 keys: the full column scan must see it and hash, exactly.
+    g = torch.Generator().manual_seed(5)
+    codes = torch.randint(0, 200, (1, 3000, 12), generator=g)
+    codes[0, :1024] = 0
+    codes[0, 2000:] = codes[0, 1024:2024].clone()  # repeated rows
+    ids, k = pattern_ids(codes)
+    ref = numpy_row_ids(codes[0].numpy())
+    assert same_partition(ids[0].numpy(), ref) and int(k[0]) == len(set(ref.tolist()))
