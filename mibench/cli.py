@@ -312,8 +312,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if args.results is None:  # run the suite first (resuming what is stored)
         suite = load_suite(args.suite or "leaderboard")
         if args.estimator:  # the suite's estimators and these (a user's own, another peer) on the same grid
+            skipped = suite.skipped
             suite = with_estimators(suite, [e.spec for e in suite.estimators] + args.estimator)
-            suite.skipped = load_suite(args.suite or "leaderboard").skipped + suite.skipped
+            suite.skipped = skipped + suite.skipped
         for note in suite.notes:
             print(f"mibench: note: {note}", file=sys.stderr)
         results = Path(args.out_dir) / suite.name
