@@ -16,6 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from mibench.core.memo import once
+
 
 # -- parameter values ----------------------------------------------------------------
 def _is_number(value: Any, integer: bool) -> bool:
@@ -195,7 +197,7 @@ def prepare(arrays: Sequence[Any], names: Sequence[str]) -> Prepared:
             )
         if t.shape[2] < 1:
             raise ValueError(f"{nm} has no columns (shape {tuple(t.shape)}); give at least one dimension")
-        _check_finite(t, nm)
+        once("check_finite", [t], nm, lambda: _check_finite(t, nm))
         shaped.append(t.to(device))
 
     ns = {t.shape[1] for t in shaped}

@@ -32,6 +32,7 @@ import torch
 
 from mibench._validate import Prepared, check_codes, check_pair, check_range
 from mibench.core.counting import pattern_ids
+from mibench.core.memo import once
 from mibench.estimators.discrete import (
     ChaoShen,
     CountBased,
@@ -241,7 +242,7 @@ class Binned(CountBased):
             if not t.is_floating_point():
                 check_codes(t, name, inner.spec)
                 codes.append(t)
-            elif _whole_numbers(t):
+            elif once("whole_numbers", [t], None, lambda: _whole_numbers(t)):
                 codes.append(self._whole_number_codes(t, name))
             else:
                 codes.append(self._bin(t, name))
@@ -251,7 +252,8 @@ class Binned(CountBased):
         p = self._params
         if p["rule"] == "fixed" and warn:
             _warn_outside_range(t, name, p["range"], self.spec)
-        return discretize(t, p["rule"], bins=p["bins"], value_range=p["range"], width=p["width"])
+        grid = (p["rule"], p["bins"], tuple(p["range"]), p["width"])  # the memo's key: hashable
+        return once("discretize", [t], grid, lambda: discretize(t, p["rule"], bins=p["bins"], value_range=p["range"], width=p["width"]))
 
     def _whole_number_codes(self, t: torch.Tensor, name: str) -> torch.Tensor:
         """Codes of a float variable that holds whole numbers only (class labels saved as

@@ -15,6 +15,7 @@ import torch
 
 from mibench._validate import Prepared, check_codes, check_range, prepare
 from mibench.core.counting import Counts, joint_counts, pattern_ids, segment_sum
+from mibench.core.memo import once
 from mibench.estimators.base import LN2, MUTUAL_INFORMATION, BaseEstimator, Terms
 
 Subset = tuple[int, ...]
@@ -96,17 +97,18 @@ class DiscreteEstimator(CountBased):
     # -- estimation ------------------------------------------------------------
     def _subset_entropies(self, prepared: Prepared, names: list[str], subsets: Sequence[Subset]) -> dict[Subset, torch.Tensor]:
         for t, name in zip(prepared.variables, names):
-            check_codes(t, name, self.spec)
+            once("check_codes", [t], name, lambda: check_codes(t, name, self.spec))
         return self.subset_entropies(prepared.variables, subsets)
 
     def subset_entropies(self, variables: Sequence[torch.Tensor], subsets: Sequence[Subset]) -> dict[Subset, torch.Tensor]:
         """Joint entropy (bits, ``(b,)`` float64) of each subset of integer-code variables
         ``(b, n, d)``; each variable's rows are counted once, whatever the subsets."""
-        id_sets = [_shared_pattern_ids(v) for v in variables]
+        id_sets = [once("pattern_ids", [v], None, lambda: _shared_pattern_ids(v)) for v in variables]
         supports = self._supports(len(variables))
         out = {}
         for subset in dict.fromkeys(subsets):
-            counts = joint_counts([id_sets[i] for i in subset])
+            chosen = [id_sets[i] for i in subset]
+            counts = once("joint_counts", [t for pair in chosen for t in pair], None, lambda: joint_counts(chosen))
             support = None
             if all(supports[i] is not None for i in subset):
                 support = math.prod(supports[i] for i in subset)  # type: ignore[misc]

@@ -46,7 +46,8 @@ def _log_posterior(log_beta: np.ndarray, values: np.ndarray, mult: np.ndarray, n
     # betaln, which stays accurate when K b is huge.
     like = special.betaln(k * beta[:, 0], n) - special.gammaln(n)
     like = like + (mult * (special.gammaln(values) - special.betaln(beta, values))).sum(axis=1)
-    prior = k * special.polygamma(1, k * beta[:, 0] + 1) - special.polygamma(1, beta[:, 0] + 1)
+    # trigamma as zeta(2, x): what polygamma(1, x) returns, without its digamma pass
+    prior = k * special.zeta(2.0, k * beta[:, 0] + 1) - special.zeta(2.0, beta[:, 0] + 1)
     prior = np.maximum(prior, np.finfo(float).tiny)
     return like + np.log(prior) + log_beta
 

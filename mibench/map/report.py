@@ -21,7 +21,7 @@ from mibench.map.plots import bias_curves, regime_heatmap
 from mibench.map.regimes import REGIMES, classify, describe_law, frontiers, rules_text
 from mibench.map.store import Store
 from mibench.map.suite import Group, Suite, cell_count, load_suite
-from mibench.map.sweep import run_sweep
+from mibench.map.sweep import WorkerPool, run_sweep
 from mibench.tasks import TASKS
 
 OUTPUT_GLOBS = ("map_*.png", "bias_*.png", "*.csv", "summary.md")  # what write_outputs owns in a results directory
@@ -44,22 +44,24 @@ def run_map(
     one-line progress notes (what is being rendered)."""
     suite = load_suite(suite) if isinstance(suite, str) else suite
     store = Store(out, fresh=fresh, suite=suite.name)
-    try:
-        cells, stats = sweep_and_locate(suite, store, jobs=jobs, client=client, progress=progress)
-    finally:
-        store.close()
-    folder = Path(out if outputs is None else outputs)
-    folder.mkdir(parents=True, exist_ok=True)
-    say(f"rendering {2 * cells['family'].nunique() if not cells.empty else 0} figures and summary.md in {folder}")
-    return {**stats, **write_outputs(suite, cells, folder, stats)}
+    with WorkerPool(jobs) as workers:  # started on first use, warm for every round and the figures
+        pool = workers if jobs > 1 and client is None else None
+        try:
+            cells, stats = sweep_and_locate(suite, store, jobs=jobs, client=client, progress=progress, workers=pool)
+        finally:
+            store.close()
+        folder = Path(out if outputs is None else outputs)
+        folder.mkdir(parents=True, exist_ok=True)
+        say(f"rendering {2 * cells['family'].nunique() if not cells.empty else 0} figures and summary.md in {folder}")
+        return {**stats, **write_outputs(suite, cells, folder, stats, workers=pool)}
 
 
 def sweep_and_locate(suite: Suite, store: Store, *, jobs: int = 1, client: Any = None,
-                     progress: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
+                     progress: bool = True, workers: WorkerPool | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Sweep the suite's groups into ``store``, then place cells between grid points
     until every frontier is located (or cannot be narrowed); the suite's cells and the
     run's statistics (``probe_cells``: how many were placed off the grid)."""
-    stats = run_sweep(suite, store, jobs=jobs, client=client, progress=progress)
+    stats = run_sweep(suite, store, jobs=jobs, client=client, progress=progress, workers=workers)
     probes: list[Group] = []
     for round_ in range(1, MAX_ROUNDS + 1):
         regimes = classify(suite_cells(suite.groups + probes, store), suite.tolerances)
@@ -68,7 +70,7 @@ def sweep_and_locate(suite: Suite, store: Store, *, jobs: int = 1, client: Any =
             break
         probes += new
         more = run_sweep(suite, store, jobs=jobs, client=client, progress=progress, groups=new,
-                         label=f"locating frontiers ({round_})")
+                         label=f"locating frontiers ({round_})", workers=workers)
         stats = _add_stats(stats, more)
     stats["probe_cells"] = cell_count(probes)
     return suite_cells(suite.groups + probes, store), stats
@@ -104,9 +106,11 @@ def family_order(suite: Suite, families: list[str]) -> list[str]:
     return sorted(listed, key=lambda f: not TASKS[entries[f].name].network_like)
 
 
-def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str, Any]) -> dict[str, Any]:
+def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str, Any],
+                  workers: WorkerPool | None = None) -> dict[str, Any]:
     """Tidy CSVs, figures and summary.md from the cells of one suite; outputs of an
-    earlier run that this one does not rewrite (a family no longer mapped) are removed."""
+    earlier run that this one does not rewrite (a family no longer mapped) are removed.
+    Figures are drawn on the warm ``workers`` when given, side by side."""
     stats = {**stats, "failed": int((~cells["ok"]).sum()) if not cells.empty else 0, "stored": len(cells)}
     regimes = classify(cells, suite.tolerances)
     regimes["theory_bias"] = theory_biases(regimes)
@@ -119,12 +123,17 @@ def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str,
     regimes.to_csv(written[1], index=False)
     points.to_csv(written[2], index=False)
     laws.to_csv(written[3], index=False)
-    figures = []
+    draw = []
     for family in families:
         label = suite.d_label(family)
         fam_points = points[points["family"] == family] if not points.empty else points
-        figures.append(regime_heatmap(regimes, family, label, out / f"map_{_slug(family)}.png", fam_points, _caps(suite)))
-        figures.append(bias_curves(regimes, family, label, suite.tolerances, out / f"bias_{_slug(family)}.png"))
+        rows = regimes[regimes["family"] == family]  # each figure gets only its family's rows
+        draw.append((regime_heatmap, rows, family, label, out / f"map_{_slug(family)}.png", fam_points, _caps(suite)))
+        draw.append((bias_curves, rows, family, label, suite.tolerances, out / f"bias_{_slug(family)}.png"))
+    if workers is None:
+        figures = [plot(*args) for plot, *args in draw]
+    else:
+        figures = list(workers.executor().map(_draw, draw))
     written[4].write_text(render_summary(suite, regimes, points, laws, stats, figures, families))
     keep = set(written) | set(figures) | {out / "results.sqlite"}
     for pattern in OUTPUT_GLOBS:
@@ -133,6 +142,11 @@ def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str,
                 stale.unlink()
     return {"regimes": regimes, "points": points, "laws": laws, "figures": figures, "summary": written[4],
             "failed": stats["failed"], "stored": stats["stored"]}
+
+
+def _draw(job: tuple) -> Path:
+    plot, *args = job
+    return plot(*args)
 
 
 def _caps(suite: Suite) -> dict[str, tuple[float, float]]:

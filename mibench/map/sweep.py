@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from mibench._version import __version__
+from mibench.core.memo import shared_work
 from mibench.map.cells import Cell
 from mibench.map.store import Store
 from mibench.map.suite import Group, Suite, cell_count
@@ -49,8 +50,10 @@ def bundles(groups: list[Group]) -> list[tuple[Group, ...]]:
 
 def run_bundle(bundle: tuple[Group, ...], device: str = "cpu") -> list[tuple[Group, list[Cell]]]:
     """Every group of a bundle (:func:`bundles`) on one shared sample per chunk of seeds:
-    a task is sampled once for all its estimators, not once per estimator. Each cell's
-    seconds include its estimator's share of the sampling time."""
+    a task is sampled once for all its estimators, not once per estimator, and mibench's
+    own estimators share their counting and binning steps on it (:mod:`mibench.core.memo`;
+    the numbers are those each computes alone). Each cell's seconds include its
+    estimator's share of the sampling time."""
     first = bundle[0]
     task = get_task(first.task_name, **dict(first.task_params))
     estimators = [parse_spec(g.estimator) for g in bundle]
@@ -65,8 +68,9 @@ def run_bundle(bundle: tuple[Group, ...], device: str = "cpu") -> list[tuple[Gro
         except Exception:  # noqa: BLE001 - each group then samples alone and records the error
             sample = None
         share = (time.perf_counter() - t0) / len(bundle)
-        for i, (group, estimator) in enumerate(zip(bundle, estimators)):
-            cells[i] += _run_seeds(group, task, estimator, seeds, device, bases[i], sample, share)
+        with shared_work():
+            for i, (group, estimator) in enumerate(zip(bundle, estimators)):
+                cells[i] += _run_seeds(group, task, estimator, seeds, device, bases[i], sample, share)
     return list(zip(bundle, cells))
 
 
@@ -102,7 +106,9 @@ def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], 
     try:
         if sample is None:
             xs, ys = task.sample_seeds(group.n, seeds)
-        else:  # a copy each: no estimator can alter the sample another one sees
+        elif leaves_inputs_alone(estimator):
+            xs, ys = sample
+        else:  # a copy each: no estimator from outside can alter the sample another one sees
             xs, ys = (a.copy() for a in sample)
         if device != "cpu":
             import torch
@@ -123,6 +129,17 @@ def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], 
         seconds = time.perf_counter() - t0
         return [Cell(**base, seed=seeds[0], estimate=None, entropy_x=None, entropy_y=None, seconds=seconds, ok=False,
                      error=f"{type(exc).__name__}: {exc}", warning=None)]
+
+
+_OUTSIDE_CODE = ("mibench.estimators.peers", "mibench.estimators.command")
+
+
+def leaves_inputs_alone(estimator: Any) -> bool:
+    """True for mibench's own estimators, which never modify their inputs (tested for
+    each of them): they may read the shared sample itself. Other libraries' estimators,
+    commands and plug-ins get a copy each."""
+    module = type(estimator).__module__
+    return module.startswith("mibench.estimators.") and module not in _OUTSIDE_CODE
 
 
 def pending_groups(suite: Suite, store: Store, groups: list[Group] | None = None) -> list[Group]:
@@ -173,9 +190,11 @@ def run_sweep(
     on_group: Callable[[Group], None] | None = None,
     groups: list[Group] | None = None,
     label: str | None = None,
+    workers: WorkerPool | None = None,
 ) -> dict[str, Any]:
     """Run every pending group of ``suite`` (or of ``groups``) into ``store``. Returns
-    counts, timing and the seconds spent per estimator."""
+    counts, timing and the seconds spent per estimator. ``workers``: a warm
+    :class:`WorkerPool` to run on when ``jobs > 1`` (else one is started for this call)."""
     chosen = suite.groups if groups is None else groups
     todo = pending_groups(suite, store, chosen)
     total = cell_count(todo)
@@ -202,7 +221,7 @@ def run_sweep(
         if client is not None:
             _run_dask(units, suite.device, client, record_bundle)
         elif jobs > 1:
-            _run_processes(units, suite.device, jobs, record_bundle, work=run_bundle)
+            _run_processes(units, suite.device, jobs, record_bundle, work=run_bundle, workers=workers)
         else:
             for unit in units:
                 record_bundle(unit, run_bundle(unit, suite.device))
@@ -212,22 +231,60 @@ def run_sweep(
     return stats
 
 
-def _run_processes(todo: list[Any], device: str, jobs: int, record: Callable, work: Callable = run_group) -> None:
-    """Run groups on spawned worker processes, at most ``jobs`` in flight.
+class WorkerPool:
+    """Worker processes kept warm across the sweeps of one map (its grid, then each
+    round of frontier probes) and its figures: started once, each with torch already
+    imported, instead of once per round. A pool broken by a dead worker is replaced on
+    the next request."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def executor(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = _new_pool(self.jobs)
+        return self._pool
+
+    def discard(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.discard()
+
+
+def _new_pool(width: int) -> cf.ProcessPoolExecutor:
+    return cf.ProcessPoolExecutor(max_workers=width, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                                  initargs=(os.getpid(),))
+
+
+def _run_processes(todo: list[Any], device: str, jobs: int, record: Callable, work: Callable = run_group,
+                   workers: WorkerPool | None = None) -> None:
+    """Run groups on spawned worker processes, at most ``jobs`` in flight (on the warm
+    ``workers`` when given).
 
     A worker that dies (killed, out of memory) breaks its pool; the groups in flight
     then become suspects and are re-run one at a time in a pool of their own, so an
     innocent group finishes and a group that kills its worker twice on its own is
     stored as error rows. Groups already recorded are never lost.
     """
+    if workers is None:
+        with WorkerPool(jobs) as own:
+            return _run_processes(todo, device, jobs, record, work, own)
     queue = deque(todo)
     suspects: deque[Group] = deque()
     deaths: Counter[Group] = Counter()
     while queue or suspects:
         alone = bool(suspects)
         source, width = (suspects, 1) if alone else (queue, jobs)
-        pool = cf.ProcessPoolExecutor(max_workers=width, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init, initargs=(os.getpid(),))
+        pool = _new_pool(1) if alone else workers.executor()
         in_flight: dict[cf.Future, Group] = {}
+        finished = False
         try:
             while source or in_flight:
                 while source and len(in_flight) < width:
@@ -244,6 +301,7 @@ def _run_processes(todo: list[Any], device: str, jobs: int, record: Callable, wo
                     raise died[0].exception()
                 if alone:
                     break  # each suspect gets a fresh pool
+            finished = True
         except cf.process.BrokenProcessPool:
             lost = list(in_flight.values())
             if not alone:
@@ -256,7 +314,10 @@ def _run_processes(todo: list[Any], device: str, jobs: int, record: Callable, wo
                     else:
                         suspects.appendleft(group)
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            if alone:
+                pool.shutdown(wait=False, cancel_futures=True)
+            elif not finished:  # broken, or interrupted with groups in flight: never reuse it
+                workers.discard()
 
 
 def _submit_ignoring_interrupts(pool: cf.ProcessPoolExecutor, work: Callable, group: Group, device: str) -> cf.Future:

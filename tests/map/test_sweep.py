@@ -193,6 +193,50 @@ def test_a_shared_sample_gives_every_estimator_the_same_cells_as_its_own_sample(
         for group, cells in run_bundle(unit):
             alone = run_group(group)
             def numbers(rows):
-                return [repr((c.seed, c.estimate, c.entropy_x, c.entropy_y, c.ok, c.error)) for c in rows]  # NaN == NaN
+                return [repr((c.seed, c.estimate, c.entropy_x, c.entropy_y, c.ok, c.error, c.warning)) for c in rows]  # NaN == NaN
 
             assert numbers(cells) == numbers(alone), group
+
+
+def test_shared_counting_gives_each_binned_estimator_its_own_numbers_and_warnings():
+    # binned estimators at several bin counts on one sample share binning and counting
+    # inside the bundle; each must get what it computes with nothing shared, warnings
+    # included (rule=fixed says how much of the data fell outside its range)
+    from mibench.core.memo import shared_work
+    from mibench.registry import parse_spec
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 0.8, size=(3, 500, 2))
+    y = np.tanh(x[..., :1] + rng.normal(0, 0.5, size=(3, 500, 1)))
+    specs = [f"binned({inner}, rule={rule}, bins={b})" for inner in ("plugin", "nsb", "chao_shen")
+             for rule in ("uniform", "fixed") for b in (4, 30)]
+    labels = (y > 0).astype(np.int64)
+    import warnings
+
+    def run(spec, ys):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            parts = parse_spec(spec).mutual_information_parts(x, ys)
+        return repr([np.asarray(p).tolist() for p in parts]), sorted(str(w.message) for w in caught)
+
+    for ys in (y, labels):
+        alone = [run(s, ys) for s in specs]
+        with shared_work():
+            shared = [run(s, ys) for s in specs]
+        assert shared == alone
+    assert any("outside range" in w for _, ws in alone for w in ws)
+
+
+def test_an_estimator_from_outside_mibench_gets_its_own_copy_of_the_shared_sample():
+    from mibench.map.sweep import leaves_inputs_alone
+    from mibench.registry import parse_spec
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    try:
+        import broken_estimators
+    finally:
+        sys.path.pop(0)
+    assert leaves_inputs_alone(parse_spec("binned(nsb, bins=4)")) and leaves_inputs_alone(parse_spec("ksg"))
+    assert not leaves_inputs_alone(parse_spec("infomeasure:plugin"))
+    assert not any(leaves_inputs_alone(cls()) for cls in vars(broken_estimators).values()
+                   if isinstance(cls, type) and cls.__module__ == "broken_estimators" and hasattr(cls, "mutual_information"))
