@@ -114,3 +114,23 @@ def test_rows_whose_first_rows_hide_the_alphabet_are_still_exact():
     ids, k = pattern_ids(codes)
     ref = numpy_row_ids(codes[0].numpy())
     assert same_partition(ids[0].numpy(), ref) and int(k[0]) == len(set(ref.tolist()))
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.uint8])
+def test_counts_of_many_distinct_wide_rows_match_numpy(dtype):
+    # 40 columns of 0..99: no exact int64 key, so rows are hashed; most are alone in their
+    # hash bucket and counted 1 unsorted. Planted repeats (a row 5 times, pairs, a row in
+    # two batch elements) must still be counted exactly.
+    rng = np.random.default_rng(7)
+    rows = rng.integers(0, 100, (3, 20000, 40)).astype(np.int8)
+    rows[0, 100:105] = rows[0, 7]
+    rows[1, 1::2][:300] = rows[1, ::2][:300]
+    rows[2, :50] = rows[0, :50]
+    rows[2, -1] = rows[2, 0]
+    counts = codes_to_counts(torch.from_numpy(rows).to(dtype))
+    assert counts.n_batches == 3 and counts.n_samples == 20000
+    for b, got in enumerate(counts.per_batch()):
+        _, ref = np.unique(rows[b], axis=0, return_counts=True)
+        assert sorted(got.tolist()) == sorted(ref.tolist())
+    assert max(counts.per_batch()[0].tolist()) == 6 and counts.distinct().tolist() == [
+        len(np.unique(rows[b], axis=0)) for b in range(3)]

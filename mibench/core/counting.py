@@ -339,12 +339,38 @@ def _counts_of_small_keys(keys: torch.Tensor, space: int) -> Counts:
 
 
 def codes_to_counts(codes: torch.Tensor) -> Counts:
-    """Counts of the distinct rows of ``codes (b, n, d)``."""
+    """Counts of the distinct rows of ``codes (b, n, d)`` (each batch element's counts in
+    an unspecified order)."""
     b, n, d = codes.shape
     if d > 1:
         radix = _radix(codes)
         space = math.prod(radix)
         if space <= _small_space(n):  # one bincount of the keys: the counts, in the order of the ids
             return _counts_of_small_keys(_mixed_radix(codes, radix), space)
+        if space >= 2**63 and max(radix) <= 256 and codes.device.type == "cpu":
+            return _counts_of_hashed_rows(codes)
         return counts_from_ids(*pattern_ids(codes, _radices=radix))
     return counts_from_ids(*pattern_ids(codes))
+
+
+def _counts_of_hashed_rows(codes: torch.Tensor) -> Counts:
+    """Counts of byte rows that have no exact int64 key (many distinct rows, as in random
+    or high-entropy codes). Each row's 64-bit hash picks one of >= 4n buckets: a row
+    alone in its bucket has no equal row anywhere, so it counts 1 without being sorted;
+    only the rest (about a fifth when every row is distinct) go through the sorted,
+    verified path of :func:`pattern_ids`."""
+    b, n, d = codes.shape
+    bits = max(16, (4 * n - 1).bit_length())
+    keys = _hash_words(_byte_words(codes), _HASH_MULT)
+    buckets = (keys >> (64 - bits)) & ((1 << bits) - 1)  # the top bits mix every word
+    buckets += torch.arange(b)[:, None] << bits
+    occupancy = _bincount(buckets.reshape(-1), b << bits)
+    shared = (occupancy[buckets] > 1)
+    values, batch = [], []
+    for i in range(b):
+        rows = codes[i][shared[i]]
+        lone = n - rows.shape[0]
+        counts = counts_from_ids(*pattern_ids(rows[None])).values if rows.shape[0] else rows.new_zeros(0, dtype=torch.int64)
+        values += [torch.ones(lone, dtype=torch.int64), counts]
+        batch.append(torch.full((lone + counts.numel(),), i, dtype=torch.int64))
+    return Counts(torch.cat(values), torch.cat(batch), b, n)

@@ -4,15 +4,14 @@ Two paths, the same answers: on CPU KD-trees, on any other device a brute-force
 chunked ``torch.cdist`` whose memory is O(n x chunk). Distances are Chebyshev
 (max-norm), as in Kraskov et al. (2004).
 
-On CPU the k-th neighbour search uses scipy's ``cKDTree`` (all cores), and the
+On CPU the k-th neighbour search uses scipy's ``cKDTree`` (torch's thread count), and the
 radius counts use scikit-learn's ``KDTree`` with ``count_only``, which adds whole
 tree nodes that lie inside a ball without visiting their points -- several times
-faster for the large marginal neighbourhoods of KSG -- run on all cores in threads
+faster for the large marginal neighbourhoods of KSG -- run in as many threads
 (it releases the GIL).
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -21,6 +20,12 @@ from scipy.spatial import cKDTree
 from sklearn.neighbors import KDTree
 
 _CHUNK_ELEMENTS = 1 << 24  # distance entries per chunk on the brute-force path
+
+
+def _threads() -> int:
+    """Threads for a tree search: torch's setting, which a sweep's worker processes lower
+    to 1 (processes, not threads, then share the cores)."""
+    return max(1, torch.get_num_threads())
 
 
 def _row_blocks(n: int) -> list[slice]:
@@ -43,7 +48,7 @@ def kth_neighbours(points: torch.Tensor, k: int, method: str = "auto") -> tuple[
     n = points.shape[0]
     if _use_trees(points, method):
         arr = points.detach().cpu().numpy()  # method="tree" on an accelerator runs on the host
-        dist, idx = cKDTree(arr).query(arr, k=k + 1, p=np.inf, workers=-1)
+        dist, idx = cKDTree(arr).query(arr, k=k + 1, p=np.inf, workers=_threads())
         # Column 0 is normally the point itself; with duplicates it may be a twin.
         own = idx == np.arange(n)[:, None]
         keep = ~own
@@ -70,7 +75,7 @@ def count_within(points: torch.Tensor, radius: torch.Tensor, *, strict: bool, me
         arr = np.ascontiguousarray(points.detach().cpu().numpy())
         given = radius.detach().cpu().numpy()
         r = np.nextafter(given, 0) if strict else given  # the tree counts distances <= r
-        parts = np.array_split(np.arange(n), os.cpu_count() or 1)
+        parts = np.array_split(np.arange(n), _threads())
 
         def count(rows: np.ndarray) -> np.ndarray:
             # One tree per thread: threads sharing a tree do not speed up.

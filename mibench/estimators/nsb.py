@@ -18,6 +18,7 @@ that limit is returned if the scan ever reaches it. Without coincidences
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -103,6 +104,20 @@ def nsb_unknown_support_nats(counts: np.ndarray) -> float:
     return limit
 
 
+def _profile(counts: np.ndarray) -> tuple[bytes, bytes]:
+    """The count profile (each count value and how many symbols have it): all NSB sees."""
+    values, mult = np.unique(counts, return_counts=True)
+    return values.astype(np.int64).tobytes(), mult.astype(np.int64).tobytes()
+
+
+@functools.lru_cache(maxsize=1024)
+def _profile_nats(values: bytes, mult: bytes, support: float | None) -> float:
+    """NSB (nats) of a count profile; remembered, as the same profile recurs (H(X) and
+    H(X,Y) when Y is a copy or a function of X), and the result is the same number."""
+    counts = np.repeat(np.frombuffer(values, dtype=np.int64), np.frombuffer(mult, dtype=np.int64))
+    return nsb_unknown_support_nats(counts) if support is None else nsb_entropy_nats(counts, support)
+
+
 class NSB(DiscreteEstimator):
     """Nemenman-Shafee-Bialek entropy (bits). ``K``: support size (an int for every
     variable, or one per variable); ``None`` chooses it from the data, falling back on
@@ -136,7 +151,7 @@ class NSB(DiscreteEstimator):
                         f"nsb: support size K={support} is smaller than the {k1} distinct symbols observed; "
                         "give the true number of possible symbols"
                     )
-                out.append(nsb_entropy_nats(c, float(support)) / LN2)
+                out.append(_profile_nats(*_profile(c), float(support)) / LN2)
             elif delta == 0:
                 warnings.warn(
                     f"nsb without K is undefined when all {n} samples are distinct (no coincidences); "
@@ -146,5 +161,5 @@ class NSB(DiscreteEstimator):
                 )
                 out.append(math.nan)
             else:
-                out.append(nsb_unknown_support_nats(c) / LN2)
+                out.append(_profile_nats(*_profile(c), None) / LN2)
         return torch.tensor(out, dtype=torch.float64, device=counts.values.device)

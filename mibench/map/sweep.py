@@ -216,7 +216,9 @@ def run_sweep(
         for group, cells in results:
             record(group, cells)
 
-    units = bundles(todo)
+    # costliest first: the long bundles start at once and the short ones fill the gaps
+    # at the end, rather than one worker finishing a long bundle while the others idle
+    units = sorted(bundles(todo), key=lambda unit: -sum(map(expected_cost, unit)))
     try:
         if client is not None:
             _run_dask(units, suite.device, client, record_bundle)
@@ -403,7 +405,8 @@ class _CostBar:
         self.cells += cells
         self.bar.set_postfix_str(f"{self.cells} cells; last: {group.estimator.split('(')[0]} on {group.family}, N={group.n}",
                                  refresh=False)
-        self.bar.update(self.by_key.get((group.estimator, group.task_id, group.n), 0.0))
+        step = self.by_key.get((group.estimator, group.task_id, group.n), 0.0)
+        self.bar.update(min(step, max(0.0, self.bar.total - self.bar.n)))  # never past 100 %
 
     def close(self) -> None:
         self.bar.close()
