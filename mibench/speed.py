@@ -55,9 +55,10 @@ def _counting(columns: int, alphabet: int) -> Callable[[int], tuple[Callable[[],
 
 WORKLOADS = (
     Workload("plug-in I(T;Y), float activations D=64, 10 classes", "IDNNs-style NumPy pipeline", 8.0, _pipeline, 1_000_000),
-    # measured idle on 2 cores: 22x and 3.4x (one bincount of the exact keys; a chunked hash and one sort)
+    # measured idle on 2 cores: 27x and 8.1-8.6x (one bincount of the chunk-built exact keys; a
+    # multilinear hash whose values alone NumPy sorts). Floors leave room for a busy CI machine.
     Workload("pattern counting, 12 binary columns", "NumPy unique of void rows", 8.0, _counting(12, 2), 1_000_000),
-    Workload("pattern counting, 64 random int8 columns", "NumPy unique of void rows", 1.5, _counting(64, 128), 1_000_000),
+    Workload("pattern counting, 64 random int8 columns", "NumPy unique of void rows", 4.0, _counting(64, 128), 1_000_000),
 )
 
 

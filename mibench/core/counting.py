@@ -88,6 +88,9 @@ def _byte_words(codes: torch.Tensor) -> torch.Tensor:
     return out.view(torch.int64)
 
 
+_KEY_CHUNK = 1 << 14
+
+
 def _mixed_radix(codes: torch.Tensor, radix: list[int]) -> torch.Tensor:
     """Exact key sum_j c_j * prod_{i<j} r_i, valid when prod r_j < 2**63."""
     space = math.prod(radix)
@@ -95,8 +98,11 @@ def _mixed_radix(codes: torch.Tensor, radix: list[int]) -> torch.Tensor:
         # one float32 matrix-vector product: every partial sum is an integer below 2**24,
         # so exact whatever order BLAS adds in; several times faster than a loop of columns
         mult = np.cumprod([1] + radix[:-1]).astype(np.float32)
-        flat = codes.reshape(-1, codes.shape[-1]).numpy().astype(np.float32) @ mult
-        return torch.from_numpy(flat.astype(np.int64)).reshape(codes.shape[:2])
+        rows = codes.reshape(-1, codes.shape[-1]).numpy()
+        keys = np.empty(len(rows), dtype=np.int64)
+        for start in range(0, len(rows), _KEY_CHUNK):  # the float copy of a chunk stays in cache (3x)
+            keys[start : start + _KEY_CHUNK] = rows[start : start + _KEY_CHUNK].astype(np.float32) @ mult
+        return torch.from_numpy(keys).reshape(codes.shape[:2])
     key = torch.zeros(codes.shape[:2], dtype=torch.int64, device=codes.device)
     mult = 1
     for j, r in enumerate(radix):
@@ -331,6 +337,9 @@ def joint_counts(id_sets: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> Counts
 def _counts_of_small_keys(keys: torch.Tensor, space: int) -> Counts:
     """Counts of keys ``(b, n)`` in ``[0, space)`` by one bincount, in key order."""
     b, n = keys.shape
+    if b == 1 and keys.device.type == "cpu":  # NumPy end to end: the same counts, in the same order
+        full = np.bincount(keys.numpy()[0], minlength=space)
+        return Counts(torch.from_numpy(full[full > 0]), torch.zeros(int(np.count_nonzero(full)), dtype=torch.int64), 1, n)
     offsets = torch.arange(b, device=keys.device)[:, None] * space
     full = _bincount((keys + offsets).reshape(-1), b * space)
     present = full > 0
@@ -355,22 +364,55 @@ def codes_to_counts(codes: torch.Tensor) -> Counts:
 
 def _counts_of_hashed_rows(codes: torch.Tensor) -> Counts:
     """Counts of byte rows that have no exact int64 key (many distinct rows, as in random
-    or high-entropy codes). Each row's 64-bit hash picks one of >= 4n buckets: a row
-    alone in its bucket has no equal row anywhere, so it counts 1 without being sorted;
-    only the rest (about a fifth when every row is distinct) go through the sorted,
-    verified path of :func:`pattern_ids`."""
+    or high-entropy codes), on the CPU. Each row's words get a multilinear 64-bit hash
+    (sum of word x odd multiplier, mod 2**64: equal rows, equal hashes); NumPy sorts the
+    hashes alone (several times faster than an argsort) and the run lengths are the
+    counts. Rows whose hash repeats are then compared word for word; if two different
+    rows ever share a hash, that batch element is recounted by :func:`pattern_ids`."""
     b, n, d = codes.shape
-    bits = max(16, (4 * n - 1).bit_length())
-    keys = _hash_words(_byte_words(codes), _HASH_MULT)
-    buckets = (keys >> (64 - bits)) & ((1 << bits) - 1)  # the top bits mix every word
-    buckets += torch.arange(b)[:, None] << bits
-    occupancy = _bincount(buckets.reshape(-1), b << bits)
-    shared = (occupancy[buckets] > 1)
-    values, batch = [], []
+    words = _byte_words(codes).numpy().view(np.uint64)
+    values = []
     for i in range(b):
-        rows = codes[i][shared[i]]
-        lone = n - rows.shape[0]
-        counts = counts_from_ids(*pattern_ids(rows[None])).values if rows.shape[0] else rows.new_zeros(0, dtype=torch.int64)
-        values += [torch.ones(lone, dtype=torch.int64), counts]
-        batch.append(torch.full((lone + counts.numel(),), i, dtype=torch.int64))
-    return Counts(torch.cat(values), torch.cat(batch), b, n)
+        hashes = _multilinear_hash(words[i])
+        ordered = np.sort(hashes)
+        new_run = ordered[1:] != ordered[:-1]
+        if np.count_nonzero(new_run) == n - 1:  # every row distinct: the usual case
+            values.append(np.ones(n, dtype=np.int64))
+            continue
+        starts = np.flatnonzero(new_run) + 1
+        runs = np.diff(starts, prepend=0, append=n)
+        repeated = ordered[np.concatenate(([0], starts))[runs > 1]]
+        if not _rows_equal_within_hash(words[i], hashes, repeated):
+            runs = counts_from_ids(*pattern_ids(codes[i : i + 1])).values.numpy()
+        values.append(runs.astype(np.int64, copy=False))
+    sizes = torch.tensor([len(v) for v in values])
+    return Counts(torch.from_numpy(np.concatenate(values)), torch.repeat_interleave(torch.arange(b), sizes), b, n)
+
+
+_LINEAR_MULT = _HASH_MULT.numpy().view(np.uint64)  # odd
+_LINEAR_CHUNK = 1 << 13  # rows at a time: the running sum stays in cache
+
+
+def _multilinear_hash(words: np.ndarray) -> np.ndarray:
+    """sum_j words[:, j] * m_j mod 2**64 (odd m_j) of ``words (n, w)`` uint64."""
+    n, width = words.shape
+    out = np.empty(n, dtype=np.uint64)
+    term = np.empty(min(n, _LINEAR_CHUNK), dtype=np.uint64)
+    for start in range(0, n, _LINEAR_CHUNK):
+        block = words[start : start + _LINEAR_CHUNK]
+        h, t = out[start : start + len(block)], term[: len(block)]
+        np.multiply(block[:, 0], _LINEAR_MULT[0], out=h)
+        for j in range(1, width):
+            np.multiply(block[:, j], _LINEAR_MULT[j % len(_LINEAR_MULT)], out=t)
+            h += t
+    return out
+
+
+def _rows_equal_within_hash(words: np.ndarray, hashes: np.ndarray, repeated: np.ndarray) -> bool:
+    """True when the rows sharing each repeated hash (``repeated``, sorted) are all equal."""
+    spot = np.minimum(np.searchsorted(repeated, hashes), len(repeated) - 1)
+    rows = np.flatnonzero(repeated[spot] == hashes)
+    rows = rows[np.argsort(hashes[rows], kind="stable")]
+    same_hash = hashes[rows[1:]] == hashes[rows[:-1]]
+    first, second = rows[:-1][same_hash], rows[1:][same_hash]
+    return bool((words[first] == words[second]).all())
