@@ -39,6 +39,29 @@ def test_all_distinct_rows_with_labels_sit_at_h_of_y_and_are_saturated():
     assert "H(Y)" in v.reason
 
 
+def test_a_label_that_repeated_rows_show_to_be_a_function_of_x_is_reliable_at_h_of_y():
+    # An injective layer: 4,096 distinct 12-bit codes, the label a function of the code, so
+    # I(T;Y) = H(Y) = 1 bit exactly. Drawn with replacement, N = 2048 rows repeat ~450
+    # times and every repeat carries its label: the estimate at H(Y) is the truth, not a
+    # sample-size ceiling. The same rows with a label drawn afresh for each row (10 %
+    # flipped: I = 1 - h(0.1) = 0.53 bit) sit near H(Y) too, and must not be called reliable.
+    rng = np.random.default_rng(4)
+    codes = (np.arange(4096)[:, None] >> np.arange(12)) & 1
+    rows = rng.integers(0, 4096, 2048)
+    x, y = codes[rows], codes[rows].sum(1) % 2
+    v = mibench.trust(x, y, "plugin")
+    assert v.data.y_function_of_x and v.data.coincidences >= 20
+    assert v.regime == "reliable" and abs(v.estimate - 1.0) < 0.01, v
+    assert v.interval[0] <= 1.0 <= v.interval[1]
+    # Y a copy of X (4,096 values, under 1 row each on average): H(Y) itself is badly
+    # estimated, so repeats say nothing about I(X;Y) = H(Y) and the rule stays silent
+    assert mibench.trust(x, rows[:, None], "plugin").data.y_function_of_x is None
+    noisy = y ^ (rng.random(2048) < 0.1)
+    w = mibench.trust(x, noisy, "plugin")
+    assert w.data.y_function_of_x is False and w.estimate - 0.531 > 0.3
+    assert w.regime != "reliable", w
+
+
 def test_an_estimator_the_map_never_saw_is_unknown_with_the_reason_and_data_diagnostics():
     rng = np.random.default_rng(1)
     x = rng.integers(0, 4, (4096, 2))
@@ -137,7 +160,7 @@ def test_a_narrow_bnn_layer_is_reliable(tmp_path):
 def test_verdicts_on_held_out_cases_never_call_a_gross_error_reliable(atlas, tanh_dump):
     # Held out: subsampled population dumps (no network is a map family) and parity with
     # a noise level the map never used. Agreement is reported in the README; this test
-    # holds the floor measured when the rules were written and the hard guarantee.
+    # holds floors below what was measured when the rules were written, and the hard guarantee.
     cases = dump_cases(tanh_dump, "binned(plugin, rule=fixed, bins=30, range=(-1.0, 1.0))", [256, 1024],
                        tanh_dump.snapshots()[::4])
     cases += task_cases([f"parity(dim={d}, noise=0.05)" for d in (3, 10)], ["plugin", "grassberger"], [256, 2048],
@@ -145,4 +168,6 @@ def test_verdicts_on_held_out_cases_never_call_a_gross_error_reliable(atlas, tan
     results = evaluate(cases, atlas, seeds=8)
     table = agreement_table(results)
     assert table.loc["all", "reliable_on_gross_error"] == 0
-    assert table.loc["all", "agreement"] >= 0.6, table
+    assert table.loc["all", "agreement"] >= 0.75, table  # 0.84 when written
+    # the 90 % interval, calibrated on the map's own families: 0.88 here when written
+    assert table.loc["all", "interval_coverage"] >= 0.8, table
