@@ -63,17 +63,27 @@ def sweep_and_locate(suite: Suite, store: Store, *, jobs: int = 1, client: Any =
     run's statistics (``probe_cells``: how many were placed off the grid)."""
     stats = run_sweep(suite, store, jobs=jobs, client=client, progress=progress, workers=workers)
     probes: list[Group] = []
+    regimes = classify(suite_cells(suite.groups, store), suite.tolerances)
+    moved = regimes  # the groups whose frontiers may have moved since the last round
     for round_ in range(1, MAX_ROUNDS + 1):
-        regimes = classify(suite_cells(suite.groups + probes, store), suite.tolerances)
-        new = [g for g in probe_groups(suite, regimes, suite.groups + probes) if g not in probes]
+        new = [g for g in probe_groups(suite, moved, suite.groups + probes) if g not in probes]
         if not new:
             break
         probes += new
         more = run_sweep(suite, store, jobs=jobs, client=client, progress=progress, groups=new,
                          label=f"locating frontiers ({round_})", workers=workers)
         stats = _add_stats(stats, more)
+        # only the new groups need classifying, and only their frontiers (estimator, family,
+        # bins, N) can move: the others would propose the probes already run
+        regimes = pd.concat([regimes, classify(suite_cells(new, store), suite.tolerances)], ignore_index=True)
+        touched = pd.MultiIndex.from_frame(pd.DataFrame([(g.estimator, g.family, g.bins, g.n) for g in new],
+                                                        columns=FRONTIER_KEYS).astype({"bins": "Int64"}))
+        moved = regimes[pd.MultiIndex.from_frame(regimes[FRONTIER_KEYS].astype({"bins": "Int64"})).isin(touched)]
     stats["probe_cells"] = cell_count(probes)
     return suite_cells(suite.groups + probes, store), stats
+
+
+FRONTIER_KEYS = ["estimator", "family", "bins", "n"]  # one frontier point: see regimes.frontiers
 
 
 def _add_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

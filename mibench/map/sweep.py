@@ -207,7 +207,7 @@ def run_sweep(
         store.write(cells)
         stats["cells_run"] += len(cells)
         stats["errors"] += sum(not c.ok for c in cells)
-        stats["seconds_by_estimator"][group.estimator.split("(")[0]] += sum(c.seconds for c in cells)
+        stats["seconds_by_estimator"][family_of(group.estimator)] += sum(c.seconds for c in cells)
         bar.done(group, len(cells))
         if on_group is not None:
             on_group(group)
@@ -364,11 +364,18 @@ def expected_cost(group: Group) -> float:
     seeds; a binned estimator costs what its discrete estimator does), so the progress
     bar's ETA weighs a kernel estimate at N = 4096 above a plug-in count at N = 64, and
     the costliest bundles start first."""
-    name = group.estimator.split("(")[0]
-    if name == "binned":
-        name = group.estimator[len("binned("):].split(",")[0].split(")")[0].strip()
+    name = family_of(group.estimator).removeprefix("binned(").removesuffix(")")
     dim = group.d or 1
     return len(group.seeds) * COST_MODEL.get(name, COST_MODEL["default"])(group.n, dim)
+
+
+def family_of(spec: str) -> str:
+    """An estimator spec's name without its parameters; a binned estimator keeps its
+    discrete estimator (``binned(nsb)``), which is where its time goes."""
+    name = spec.split("(")[0]
+    if name == "binned":
+        return f"binned({spec[len('binned('):].split(',')[0].split(')')[0].strip()})"
+    return name
 
 
 COST_MODEL = {  # seconds per seed, fitted to the per-cell timings of the default map (2 cores)
@@ -408,7 +415,7 @@ class _CostBar:
 
     def done(self, group: Group, cells: int) -> None:
         self.cells += cells
-        self.bar.set_postfix_str(f"{self.cells} cells; last: {group.estimator.split('(')[0]} on {group.family}, N={group.n}",
+        self.bar.set_postfix_str(f"{self.cells} cells; last: {family_of(group.estimator)} on {group.family}, N={group.n}",
                                  refresh=False)
         step = self.by_key.get((group.estimator, group.task_id, group.n), 0.0)
         self.bar.update(min(step, max(0.0, self.bar.total - self.bar.n)))  # never past 100 %
