@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import Any, Callable, Hashable, Iterator, Sequence, TypeVar
+from typing import Callable, Hashable, Iterator, Sequence, TypeVar
 
 import torch
 
@@ -55,9 +55,4 @@ def once(step: str, tensors: Sequence[torch.Tensor], params: Hashable, compute: 
     return hit[0]
 
 
-def active() -> bool:
-    """True inside :func:`shared_work`."""
-    return _MEMO.get() is not None
-
-
-__all__: list[Any] = ["active", "once", "shared_work"]
+__all__ = ["once", "shared_work"]

@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import math
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
@@ -372,10 +373,8 @@ def expected_cost(group: Group) -> float:
 def family_of(spec: str) -> str:
     """An estimator spec's name without its parameters; a binned estimator keeps its
     discrete estimator (``binned(nsb)``), which is where its time goes."""
-    name = spec.split("(")[0]
-    if name == "binned":
-        return f"binned({spec[len('binned('):].split(',')[0].split(')')[0].strip()})"
-    return name
+    inner = re.match(r"binned\(\s*(\w+)", spec)
+    return f"binned({inner.group(1)})" if inner else spec.split("(")[0]
 
 
 COST_MODEL = {  # seconds per seed, fitted to the per-cell timings of the default map (2 cores)

@@ -105,11 +105,12 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
         counts = codes_to_counts(codes)
         evidence.distinct = int(counts.distinct()[0])
         evidence.coincidences = n - evidence.distinct
-        joint = codes if y is None else torch.cat([codes.to(torch.int64), _codes_of(est, y).to(torch.int64)], dim=2)
+        y_codes = None if y is None else _codes_of(est, y)
+        joint = codes if y_codes is None else torch.cat([codes.to(torch.int64), y_codes.to(torch.int64)], dim=2)
         joint_counts = codes_to_counts(joint)
         singletons = int((joint_counts.values == 1).sum())
         evidence.coverage = 1.0 - singletons / n
-        labels = None if y is None else int(codes_to_counts(_codes_of(est, y)).distinct()[0])
+        labels = None if y_codes is None else int(codes_to_counts(y_codes).distinct()[0])
         if labels is not None and evidence.coincidences >= MIN_REPEATS and n >= ROWS_PER_LABEL * labels:
             evidence.y_function_of_x = int(joint_counts.distinct()[0]) == evidence.distinct
     evidence.entropy_x, evidence.entropy_y = float(h_x[0]), float(h_y[0])

@@ -240,3 +240,13 @@ def test_an_estimator_from_outside_mibench_gets_its_own_copy_of_the_shared_sampl
     assert not leaves_inputs_alone(parse_spec("infomeasure:plugin"))
     assert not any(leaves_inputs_alone(cls()) for cls in vars(broken_estimators).values()
                    if isinstance(cls, type) and cls.__module__ == "broken_estimators" and hasattr(cls, "mutual_information"))
+
+
+def test_time_table_and_cost_model_name_a_binned_estimator_by_its_discrete_estimator():
+    from mibench.map.sweep import COST_MODEL, expected_cost, family_of
+
+    assert family_of("binned(nsb, rule=uniform, bins=4)") == "binned(nsb)"
+    assert family_of("binned(wu_yang(K=64), bins=4)") == "binned(wu_yang)"
+    assert family_of("infonce(steps=150, batch_size=32)") == "infonce"
+    group = next(g for g in load_suite("default").groups if g.estimator.startswith("binned(nsb"))
+    assert expected_cost(group) == len(group.seeds) * COST_MODEL["nsb"](group.n, group.d)
