@@ -59,6 +59,7 @@ class MapEvidence:
     reason: str
     expected_bias: float = math.nan
     bias_range: tuple[float, float] = (math.nan, math.nan)
+    spread: float = math.nan  # std of one estimate's error about expected_bias: the cells' biases and seeds
     cells: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,8 +159,9 @@ class Atlas:
 
 def _vote(near: pd.DataFrame, key: str) -> MapEvidence:
     """The regime the near cells vote for (weights 1 / (0.1 + distance), a tie going to
-    the worse regime), their weighted mean bias and the range a single estimate's error
-    falls in (bias -+ 1.645 std over the near cells)."""
+    the worse regime), their weighted mean bias, the range a single estimate's error
+    falls in (bias -+ 1.645 std over the near cells), and the std of that error about the
+    mean bias (the cells' biases about it, and each cell's seed std)."""
     weights = 1.0 / (0.1 + near["distance"].to_numpy())
     votes: dict[str, float] = {}
     for regime, w in zip(near["regime"], weights):
@@ -168,12 +170,14 @@ def _vote(near: pd.DataFrame, key: str) -> MapEvidence:
     bias = float(np.average(near["bias"], weights=weights))
     lo = float((near["bias"] - 1.645 * near["std"]).min())
     hi = float((near["bias"] + 1.645 * near["std"]).max())
+    spread = math.sqrt(float(np.average((near["bias"] - bias) ** 2, weights=weights))
+                       + float(np.average(near["std"].fillna(0.0) ** 2, weights=weights)))
     shown = ["family", "task_id", "estimator", "n", "d", "bins", "truth", "mean", "bias", "std", "regime", "distance"]
     cells = [{k: _plain(v) for k, v in row.items()} for row in near[shown].to_dict("records")]
     share = votes[regime] / sum(votes.values())
     reason = (f"{len(near)} nearby map cell(s) of {key} ({', '.join(sorted(set(near['family'])))}) say {regime} "
               f"({share:.0%} of the weight); their mean bias is {bias:+.3f} bits")
-    return MapEvidence(regime, reason, bias, (lo, hi), cells)
+    return MapEvidence(regime, reason, bias, (lo, hi), spread, cells)
 
 
 def _plain(value: Any) -> Any:
