@@ -167,16 +167,20 @@ def _vote(near: pd.DataFrame, key: str) -> MapEvidence:
     for regime, w in zip(near["regime"], weights):
         votes[regime] = votes.get(regime, 0.0) + float(w)
     regime = max(votes, key=lambda r: (round(votes[r], 9), SEVERITY.get(r, 5)))
-    bias = float(np.average(near["bias"], weights=weights))
-    lo = float((near["bias"] - 1.645 * near["std"]).min())
-    hi = float((near["bias"] + 1.645 * near["std"]).max())
-    spread = math.sqrt(float(np.average((near["bias"] - bias) ** 2, weights=weights))
-                       + float(np.average(near["std"].fillna(0.0) ** 2, weights=weights)))
+    finite = near["bias"].notna().to_numpy()  # undefined cells (failed seeds) have no bias to average
+    bias = lo = hi = spread = math.nan
+    if finite.any():
+        b, s, w = near["bias"].to_numpy()[finite], near["std"].fillna(0.0).to_numpy()[finite], weights[finite]
+        bias = float(np.average(b, weights=w))
+        lo, hi = float((b - 1.645 * s).min()), float((b + 1.645 * s).max())
+        spread = math.sqrt(float(np.average((b - bias) ** 2, weights=w)) + float(np.average(s**2, weights=w)))
     shown = ["family", "task_id", "estimator", "n", "d", "bins", "truth", "mean", "bias", "std", "regime", "distance"]
     cells = [{k: _plain(v) for k, v in row.items()} for row in near[shown].to_dict("records")]
     share = votes[regime] / sum(votes.values())
+    said = (f"their mean bias is {bias:+.3f} bits" if math.isfinite(bias)
+            else "none has a bias: the estimator failed on some of their seeds")
     reason = (f"{len(near)} nearby map cell(s) of {key} ({', '.join(sorted(set(near['family'])))}) say {regime} "
-              f"({share:.0%} of the weight); their mean bias is {bias:+.3f} bits")
+              f"({share:.0%} of the weight); {said}")
     return MapEvidence(regime, reason, bias, (lo, hi), spread, cells)
 
 

@@ -43,7 +43,7 @@ class Verdict:
     ceiling: float
     ceiling_of: str | None
     interval: tuple[float, float]
-    interval_from: str | None  # "map and subsampling" (see truth_interval), "subsampling", or None
+    interval_from: str | None  # "map and subsampling" (see truth_interval), "map", "subsampling", or None
     map: MapEvidence
     data: DataEvidence
     map_source: dict[str, Any] = field(default_factory=dict)
@@ -66,8 +66,10 @@ class Verdict:
             lines.append(f"Ceiling that applies: {self.ceiling:.3f} bits ({_ceiling_words(self.ceiling_of)}); "
                          f"the estimate is {abs(self.ceiling - self.estimate):.3f} bits from it.")
         if math.isfinite(self.interval[0]):
-            how = ("the estimate less the bias the map's nearby cells and the subsampling curve allow"
-                   if self.interval_from == "map and subsampling" else "from the subsampling curve alone")
+            how = {"map and subsampling": "the estimate less the bias the map's nearby cells and the subsampling "
+                                          "curve allow",
+                   "map": "the estimate less the bias the map's nearby cells allow"}.get(
+                self.interval_from or "", "from the subsampling curve alone")
             lines.append(f"90% interval for the truth: {self.interval[0]:.3f} to {self.interval[1]:.3f} bits ({how}).")
         if math.isfinite(self.data.extrapolated):
             lines.append(f"Subsampling: extrapolated to infinite N {self.data.extrapolated:.3f} bits "
@@ -135,9 +137,7 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
     bias = map_ev.expected_bias
     if not math.isfinite(bias) or (regime == "biased" and data.regime == "biased"):
         bias = data.remaining_bias  # the verdict rests on the curve (or only the curve speaks): so does the bias
-    interval = truth_interval(estimate, bias, map_ev, data)
-    interval_from = (None if not math.isfinite(interval[0]) else
-                     "map and subsampling" if map_ev.regime != "unknown" else "subsampling")
+    interval, interval_from = truth_interval(estimate, bias, map_ev, data)
     bias_range = (estimate - interval[1], estimate - interval[0])
     return Verdict(quantity="H(X)" if ys is None else "I(X;Y)", estimator=est.spec, estimate=estimate, n=n, d=d,
                    regime=regime, reason=reason, expected_bias=bias, bias_range=bias_range, ceiling=data.ceiling,
@@ -148,7 +148,8 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
 SOURCE_Z = 1.0  # each source's band in the interval, in its own standard errors (see truth_interval)
 
 
-def truth_interval(estimate: float, bias: float, map_ev: MapEvidence, data: DataEvidence) -> tuple[float, float]:
+def truth_interval(estimate: float, bias: float, map_ev: MapEvidence, data: DataEvidence
+                   ) -> tuple[tuple[float, float], str | None]:
     """The 90 % interval for the truth (bits): the smallest interval that holds the
     estimate less the bias each independent source allows, where it speaks:
 
@@ -156,25 +157,29 @@ def truth_interval(estimate: float, bias: float, map_ev: MapEvidence, data: Data
       estimate's error, from the nearby cells (their biases and seed stds) and this
       sample's own spread;
     * the subsampling curve: the remaining bias its last doubling implies for any decay
-      exponent in ``DECAY_RANGE``, -+ SOURCE_Z x the step's standard error
-      (INTERVAL_Z where the map has no comparable cell and the curve speaks alone).
+      exponent in ``DECAY_RANGE``, -+ SOURCE_Z x the step's standard error.
 
-    The two miss different cases (the map where a new family's bias differs from its
-    nearest cells', the curve where N/8 ... N says little about the limit); each alone
-    covered 78-79 % of held-out truths at 1.645 standard errors, their hull at 1.0 covers
-    89-95 % (``benchmarks/verdict_table.py``, the README's table).
+    A source that speaks alone gives its own band at INTERVAL_Z (1.645). The two miss
+    different cases (the map where a new family's bias differs from its nearest cells',
+    the curve where N/8 ... N says little about the limit); each alone covered 77-79 % of
+    the development cases at 1.645 standard errors, their hull at 1.0 covers 92 % of them
+    and 96 % of the confirmation cases (``benchmarks/verdict_table.py``, the README's table). Returns the interval
+    and which sources made it ("map and subsampling", "map", "subsampling" or None).
     """
+    has_map = map_ev.regime != "unknown" and math.isfinite(bias) and math.isfinite(map_ev.spread)
+    has_curve = math.isfinite(data.remaining_bias_bounds[0])
+    z = SOURCE_Z if has_map and has_curve else INTERVAL_Z  # a source alone gives its own 90 % band
     parts = []
-    if map_ev.regime != "unknown" and math.isfinite(bias):
-        half = SOURCE_Z * math.sqrt(map_ev.spread**2 + (data.spread**2 if math.isfinite(data.spread) else 0.0))
+    if has_map:
+        half = z * math.sqrt(map_ev.spread**2 + (data.spread**2 if math.isfinite(data.spread) else 0.0))
         parts.append((estimate - bias - half, estimate - bias + half))
-    lo, hi = data.remaining_bias_bounds
-    if math.isfinite(lo):
-        half = (SOURCE_Z if parts else INTERVAL_Z) * data.step_noise
-        parts.append((estimate - hi - half, estimate - lo + half))
+    if has_curve:
+        lo, hi = data.remaining_bias_bounds
+        parts.append((estimate - hi - z * data.step_noise, estimate - lo + z * data.step_noise))
     if not parts:
-        return math.nan, math.nan
-    return min(p[0] for p in parts), max(p[1] for p in parts)
+        return (math.nan, math.nan), None
+    sources = "map and subsampling" if has_map and has_curve else "map" if has_map else "subsampling"
+    return (min(p[0] for p in parts), max(p[1] for p in parts)), sources
 
 
 def _at_label_entropy(data: DataEvidence, tol: float) -> bool:
@@ -207,6 +212,7 @@ def combine(map_ev: MapEvidence, data: DataEvidence, one_class: bool = False, to
     * otherwise the map overrules clean data when its cells expect a bias beyond
       ``MAP_OVERRIDE`` x tol (near the frontier its neighbours disagree, and small expected
       biases were wrong more often than right);
+    * map cells that mostly failed (``undefined``) say so: the estimator fails on samples like this;
     * no comparable map cell and no data alarm gives ``unknown``, never ``reliable``.
 
     Measured on held-out cases: ``benchmarks/verdict_table.py`` and the README's table."""
@@ -224,6 +230,9 @@ def combine(map_ev: MapEvidence, data: DataEvidence, one_class: bool = False, to
         return data.regime, f"From the data: {data.reason}{also}."
     if map_ev.regime == "unknown":
         return "unknown", f"The map has no comparable cell ({map_ev.reason}), and the data alone cannot vouch for it."
+    if map_ev.regime == "undefined":
+        return "undefined", (f"From the map: {map_ev.reason}; this sample's estimate is finite, but the estimator "
+                             "fails on samples like it.")
     if map_ev.regime in ("saturated", "biased") and _at_label_entropy(data, tol):
         return "reliable", (f"The estimate sits at H(Y) = {data.entropy_y:.3f} bits, where the map's nearby cells are "
                             f"{map_ev.regime}, "

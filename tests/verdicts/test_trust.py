@@ -134,6 +134,26 @@ def test_a_large_spread_gives_way_to_a_larger_expected_bias(atlas):
     assert v.regime == "biased", v
 
 
+def test_map_cells_that_failed_give_no_invented_bias():
+    # Near cells whose seeds failed have no bias: the map's bias comes from the others, and
+    # when none has one the verdict says the estimator fails here, never "reliable".
+    import pandas as pd
+
+    from mibench.verdicts.atlas import _vote
+    from mibench.verdicts.evidence import DataEvidence
+    from mibench.verdicts.verdict import combine
+
+    near = pd.DataFrame({"family": "codebook", "task_id": "t", "estimator": "nsb", "n": 64, "d": 8, "bins": None,
+                         "truth": 3.0, "mean": [np.nan, 3.2], "bias": [np.nan, 0.2], "std": [np.nan, 0.1],
+                         "regime": ["undefined", "biased"], "distance": [0.1, 0.3]})
+    some = _vote(near, "nsb")
+    assert some.expected_bias == pytest.approx(0.2) and some.spread == pytest.approx(0.1)
+    none = _vote(near.iloc[:1], "nsb")
+    assert none.regime == "undefined" and np.isnan(none.expected_bias) and "failed" in none.reason
+    clean = DataEvidence(regime="reliable", reason="flat", n=64, coverage=0.5)
+    assert combine(none, clean)[0] == "undefined"
+
+
 def test_an_estimator_the_map_never_saw_is_unknown_with_the_reason_and_data_diagnostics():
     rng = np.random.default_rng(1)
     x = rng.integers(0, 4, (4096, 2))
