@@ -48,6 +48,17 @@ MAX_SEEDS = 10_000
 MAX_CELLS = 10_000_000  # the default suite has about 44,000
 
 
+def tolerance_problems(tolerances: dict) -> list[tuple[str, str]]:
+    """(key, what is wrong) for each unknown key or out-of-range value of a tolerances table."""
+    problems = []
+    for key, value in tolerances.items():
+        if key not in _TOLERANCE_RANGES:
+            problems.append((key, f"unknown key; valid keys: {', '.join(TOLERANCES)}"))
+        elif problem := range_problem(value, **_TOLERANCE_RANGES[key]):
+            problems.append((key, problem))
+    return problems
+
+
 class SuiteError(ValueError):
     """A malformed suite; the message names the file and the key."""
 
@@ -243,10 +254,8 @@ def load_suite(name_or_path: str = "default") -> Suite:
         raise fail("tolerances", "must be a table")
     unknown_keys(tol_raw, tuple(TOLERANCES), "tolerances.")
     tolerances = {**TOLERANCES, **tol_raw}
-    for key, value in tolerances.items():
-        problem = range_problem(value, **_TOLERANCE_RANGES[key])
-        if problem:
-            raise fail(f"tolerances.{key}", problem)
+    for key, problem in tolerance_problems(tolerances):
+        raise fail(f"tolerances.{key}", problem)
 
     estimators = []
     limits: list[tuple[float, float]] = []

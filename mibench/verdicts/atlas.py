@@ -135,8 +135,11 @@ class Atlas:
             where = "below" if n < lo else "above"
             return MapEvidence("unknown", f"N = {n} lies {where} every map cell for {key} (the map spans N = {lo} to {hi})")
         if kind == "counts":
-            if entropies is None or not all(math.isfinite(h) for h in entropies):
+            if entropies is None:
                 return MapEvidence("unknown", "the map scores I(X;Y); for H(X) alone it has no cells")
+            if not all(math.isfinite(h) for h in entropies):
+                return MapEvidence("unknown", "the estimator gave no finite entropies on this sample, so no map "
+                                              "cell can be matched to it")
             h_x, h_y, h_xy = entropies
             gap = (pool["margin"] - (math.log2(n) - h_xy)).abs()
             allowed = MAX_DIFFICULTY_GAP

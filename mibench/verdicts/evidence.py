@@ -12,7 +12,9 @@ approaches its limit as N^-a, its bias at N is (I(N/2) - I(N)) / (2^a - 1). ``a`
 from the last two doublings where both moved the same way by more than 3 standard errors,
 held to [0.5, 2]; otherwise a = 1, the leading 1/N bias of count-based estimators. With
 a <= 1 the bias is at least the last doubling's step, so a step beyond the tolerance
-means ``biased``; ``remaining_bias_bounds`` is the bias for every a in [0.5, 2], which the
+means ``biased``. Where the curve rises with N while the N/2 blocks sit within a bit of
+their own ceiling (log2 of their size for plug-in), it follows that ceiling, not the
+estimator's bias, and no bias is read from it. ``remaining_bias_bounds`` is the bias for every a in [0.5, 2], which the
 verdict's interval holds (:func:`mibench.verdicts.verdict.truth_interval`).
 
 A line in 1/N through the curve is also fitted and reported (its intercept I_inf, and
@@ -39,6 +41,7 @@ from mibench.map.sweep import declared_ceiling
 
 SPLITS = (2, 4, 8)
 DECAY_RANGE = (0.5, 2.0)  # the bias's decay exponent a read from the curve is held here
+CEILING_PULL = 1.0  # bits: blocks this close under their own ceiling, on a rising curve, ride it
 STEP_Z = 3.0  # standard errors a doubling's step must exceed before the curve's shape gives a
 REPEATS = 4
 MIN_BLOCK = 16  # rows: smaller blocks say nothing
@@ -72,6 +75,7 @@ class DataEvidence:
     remaining_bias: float = math.nan  # bits, from the last doubling of the curve (Richardson; module notes)
     remaining_bias_bounds: tuple[float, float] = (math.nan, math.nan)  # the same for every decay in DECAY_RANGE
     step_noise: float = math.nan  # standard error of the last doubling's step (bits)
+    blocks_at_ceiling: bool = False  # the curve rises with N while the N/2 blocks sit within CEILING_PULL of their ceiling
     spread: float = math.nan  # the estimate's sampling std at N
     interval: tuple[float, float] = (math.nan, math.nan)
 
@@ -174,13 +178,18 @@ def _subsample(evidence: DataEvidence, est: Any, x: np.ndarray, y: np.ndarray | 
     sigma2 = max(float(np.sum(weights * residual**2)) / dof, evidence.spread**2)
     cov = sigma2 * np.linalg.inv(design.T @ design)
     evidence.extrapolated = float(coef[0])
+    half = INTERVAL_Z * math.sqrt(evidence.spread**2 + float(cov[0, 0]))
+    evidence.interval = (evidence.extrapolated - half, evidence.extrapolated + half)
+    half_ceiling = declared_ceiling(est, points[1]["n"])
+    rising = points[0]["mean"] > points[1]["mean"]
+    if half_ceiling is not None and rising and half_ceiling - points[1]["mean"] <= CEILING_PULL:
+        evidence.blocks_at_ceiling = True  # the curve climbs with the blocks' ceiling: it cannot show the bias
+        return
     evidence.remaining_bias = _remaining_bias(points, evidence.spread)
     step = points[1]["mean"] - points[0]["mean"]
     over_decays = [step / (2.0**a - 1.0) for a in DECAY_RANGE]
     evidence.remaining_bias_bounds = (min(over_decays), max(over_decays))
     evidence.step_noise = _step_noise(points, evidence.spread, 1)
-    half = INTERVAL_Z * math.sqrt(evidence.spread**2 + float(cov[0, 0]))
-    evidence.interval = (evidence.extrapolated - half, evidence.extrapolated + half)
 
 
 def _remaining_bias(points: list[dict[str, float]], spread: float) -> float:
@@ -211,6 +220,9 @@ def _data_regime(evidence: DataEvidence, full: float, tol: float) -> tuple[str, 
         return "saturated", f"the estimate sits at {what} ({evidence.ceiling:.3f} bits), so it says what N allows, not what the data hold"
     if not math.isfinite(evidence.extrapolated):
         return "unknown", "too few rows to subsample"
+    if evidence.blocks_at_ceiling:
+        return "unknown", ("the subsampled blocks sit at their own ceiling, so the subsampling curve rises with their "
+                           "size and cannot show the bias")
     if evidence.spread > tol:
         return "unstable", f"its sampling spread at this N is {evidence.spread:.3f} bits, more than the tolerance"
     if abs(evidence.remaining_bias) > tol:

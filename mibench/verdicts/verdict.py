@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mibench.map.suite import TOLERANCES
+from mibench.map.suite import TOLERANCES, tolerance_problems
 from mibench.registry import make_estimator
 from mibench.verdicts.atlas import Atlas, MapEvidence
 from mibench.verdicts.evidence import INTERVAL_Z, DataEvidence, data_evidence
@@ -57,24 +57,29 @@ class Verdict:
         return _json_safe(out)
 
     def __str__(self) -> str:
-        lines = [f"{self.quantity} by {self.estimator}: {self.estimate:.4f} bits from N = {self.n} rows (D = {self.d})",
+        value = f"{self.estimate:.4f} bits" if math.isfinite(self.estimate) else "no finite value"
+        lines = [f"{self.quantity} by {self.estimator}: {value} from N = {self.n} rows (D = {self.d})",
                  f"Verdict: {self.regime.upper()}. {self.reason}"]
         if math.isfinite(self.expected_bias):
             lo, hi = self.bias_range
             lines.append(f"Expected bias {self.expected_bias:+.3f} bits (range {lo:+.3f} to {hi:+.3f}).")
         if math.isfinite(self.ceiling):
-            lines.append(f"Ceiling that applies: {self.ceiling:.3f} bits ({_ceiling_words(self.ceiling_of)}); "
-                         f"the estimate is {abs(self.ceiling - self.estimate):.3f} bits from it.")
+            distance = (f"; the estimate is {abs(self.ceiling - self.estimate):.3f} bits from it"
+                        if math.isfinite(self.estimate) else "")
+            lines.append(f"Ceiling that applies: {self.ceiling:.3f} bits ({_ceiling_words(self.ceiling_of)}){distance}.")
         if math.isfinite(self.interval[0]):
             how = {"map and subsampling": "the estimate less the bias the map's nearby cells and the subsampling "
                                           "curve allow",
-                   "map": "the estimate less the bias the map's nearby cells allow"}.get(
-                self.interval_from or "", "from the subsampling curve alone")
+                   "map": "the estimate less the bias the map's nearby cells allow",
+                   "exact": "exact"}.get(self.interval_from or "", "from the subsampling curve alone")
             lines.append(f"90% interval for the truth: {self.interval[0]:.3f} to {self.interval[1]:.3f} bits ({how}).")
+        if math.isfinite(self.data.remaining_bias):
+            lines.append(f"Subsampling: the last doubling of N leaves a bias of about {self.data.remaining_bias:+.3f} "
+                         f"bits ({self.data.remaining_bias_bounds[0]:+.3f} to {self.data.remaining_bias_bounds[1]:+.3f} "
+                         "for a bias decaying as N^-0.5 to N^-2).")
         if math.isfinite(self.data.extrapolated):
-            lines.append(f"Subsampling: extrapolated to infinite N {self.data.extrapolated:.3f} bits "
-                         f"(interval {self.data.interval[0]:.3f} to {self.data.interval[1]:.3f}); from the last "
-                         f"doubling of N, a bias of {self.data.remaining_bias:+.3f} bits remains.")
+            lines.append(f"  (a straight line in 1/N, not used for the verdict, extrapolates to "
+                         f"{self.data.extrapolated:.3f} bits.)")
         lines.append(f"  map  [{self.map.regime}]: {self.map.reason}.")
         lines.append(f"  data [{self.data.regime}]: {self.data.reason}{_diagnostics(self.data)}.")
         return "\n".join(lines)
@@ -119,6 +124,9 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
     """Estimate I(X;Y) (or H(X) when ``y`` is None) in bits and say whether it can be
     trusted: see :class:`Verdict`. ``maps``: a map directory of your own or an
     :class:`~mibench.verdicts.atlas.Atlas` (default: the map shipped with mibench); ``tolerances``: abs_tol and delta in bits (default 0.1)."""
+    problems = tolerance_problems(dict(tolerances or {}))
+    if problems:
+        raise ValueError("trust: " + "; ".join(f"tolerances[{k!r}] {why}" for k, why in problems))
     tol = {**TOLERANCES, **(tolerances or {})}
     est = make_estimator(estimator, **params)
     xs = _as_rows(x, "x")
@@ -133,11 +141,19 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
         map_ev = MapEvidence("unknown", "the map scores I(X;Y); for H(X) alone it has no cells")
     else:
         map_ev = atlas.nearest(est, n, d, estimate, (data.entropy_x, data.entropy_y, data.joint_entropy))
-    regime, reason = combine(map_ev, data, ys is not None and _one_class(ys), tol["abs_tol"])
+    constant = None if ys is None else _constant_side(xs, ys)
+    regime, reason, source = combine(map_ev, data, constant, tol["abs_tol"])
+    if constant:  # I(X;Y) = 0 exactly: the interval is that point, the bias the estimate itself
+        interval, interval_from = (0.0, 0.0), "exact"
+    else:
+        interval, interval_from = truth_interval(estimate, map_ev, data)
+        if ys is not None:  # I(X;Y) >= 0 whatever the estimate
+            interval = (max(interval[0], 0.0), max(interval[1], 0.0))
     bias = map_ev.expected_bias
-    if not math.isfinite(bias) or (regime == "biased" and data.regime == "biased"):
+    if source == "data" or not math.isfinite(bias):
         bias = data.remaining_bias  # the verdict rests on the curve (or only the curve speaks): so does the bias
-    interval, interval_from = truth_interval(estimate, bias, map_ev, data)
+    if constant:
+        bias = estimate
     bias_range = (estimate - interval[1], estimate - interval[0])
     return Verdict(quantity="H(X)" if ys is None else "I(X;Y)", estimator=est.spec, estimate=estimate, n=n, d=d,
                    regime=regime, reason=reason, expected_bias=bias, bias_range=bias_range, ceiling=data.ceiling,
@@ -148,14 +164,12 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
 SOURCE_Z = 1.0  # each source's band in the interval, in its own standard errors (see truth_interval)
 
 
-def truth_interval(estimate: float, bias: float, map_ev: MapEvidence, data: DataEvidence
-                   ) -> tuple[tuple[float, float], str | None]:
+def truth_interval(estimate: float, map_ev: MapEvidence, data: DataEvidence) -> tuple[tuple[float, float], str | None]:
     """The 90 % interval for the truth (bits): the smallest interval that holds the
     estimate less the bias each independent source allows, where it speaks:
 
-    * the map: ``bias`` (the verdict's expected bias) -+ SOURCE_Z x the std of one
-      estimate's error, from the nearby cells (their biases and seed stds) and this
-      sample's own spread;
+    * the map: the nearby cells' mean bias -+ SOURCE_Z x the std of one estimate's error,
+      from those cells (their biases and seed stds) and this sample's own spread;
     * the subsampling curve: the remaining bias its last doubling implies for any decay
       exponent in ``DECAY_RANGE``, -+ SOURCE_Z x the step's standard error.
 
@@ -166,6 +180,7 @@ def truth_interval(estimate: float, bias: float, map_ev: MapEvidence, data: Data
     and 96 % of the confirmation cases (``benchmarks/verdict_table.py``, the README's table). Returns the interval
     and which sources made it ("map and subsampling", "map", "subsampling" or None).
     """
+    bias = map_ev.expected_bias
     has_map = map_ev.regime != "unknown" and math.isfinite(bias) and math.isfinite(map_ev.spread)
     has_curve = math.isfinite(data.remaining_bias_bounds[0])
     z = SOURCE_Z if has_map and has_curve else INTERVAL_Z  # a source alone gives its own 90 % band
@@ -190,17 +205,24 @@ def _at_label_entropy(data: DataEvidence, tol: float) -> bool:
             and abs(data.curve[0]["mean"] - data.entropy_y) <= tol)
 
 
-def _one_class(y: np.ndarray) -> bool:
-    return bool((y == y[0]).all())
+def _constant_side(x: np.ndarray, y: np.ndarray) -> str | None:
+    """"X" or "Y" when that side takes a single value (a dead layer, one class), else None."""
+    for name, rows in (("Y", y), ("X", x)):
+        if len(rows) and bool((rows == rows[0]).all()):
+            return name
+    return None
 
 
 MAP_OVERRIDE = 2.0  # x tol: the map overrules a clean data verdict only when its cells expect a bias this large
 SEEN_MASS = 0.9  # Good-Turing coverage from which a clean subsampling curve outweighs the map's cells
 
 
-def combine(map_ev: MapEvidence, data: DataEvidence, one_class: bool = False, tol: float = 0.1) -> tuple[str, str]:
-    """The combined regime and why, in one sentence. In order:
+def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None, tol: float = 0.1
+            ) -> tuple[str, str, str | None]:
+    """The combined regime, why in one sentence, and which evidence it rests on ("map",
+    "data", "both" or None). In order:
 
+    * a constant side (``constant``: "X" or "Y") makes I(X;Y) = 0 exactly;
     * the data's own alarms stand (at the ceiling, a spread or a remaining bias over the
       tolerance), except that a spread gives way to a bias the map expects to be larger
       than it (the error is then mostly bias, as the map's rules would call it);
@@ -211,42 +233,48 @@ def combine(map_ev: MapEvidence, data: DataEvidence, one_class: bool = False, to
       X on repeated rows and the estimate sits at H(Y);
     * otherwise the map overrules clean data when its cells expect a bias beyond
       ``MAP_OVERRIDE`` x tol (near the frontier its neighbours disagree, and small expected
-      biases were wrong more often than right);
+      biases were wrong more often than right); where the curve cannot be read, the map
+      speaks alone, and a bias it expects within the tolerance says nothing either way;
     * map cells that mostly failed (``undefined``) say so: the estimator fails on samples like this;
     * no comparable map cell and no data alarm gives ``unknown``, never ``reliable``.
 
     Measured on held-out cases: ``benchmarks/verdict_table.py`` and the README's table."""
-    if one_class:
-        return "reliable", "Y takes a single value, so I(X;Y) = 0 exactly and every estimator gives 0"
+    if constant:
+        return "reliable", f"{constant} takes a single value, so I(X;Y) = 0 exactly and every estimator gives 0", None
     if data.regime == "undefined":
-        return "undefined", data.reason[0].upper() + data.reason[1:] + "."
+        return "undefined", data.reason[0].upper() + data.reason[1:] + ".", "data"
     map_regime = "biased" if map_ev.regime == "saturated" and data.regime != "saturated" else map_ev.regime
     as_map = "" if map_regime == map_ev.regime else " (cells at their ceiling; this sample is not at its own)"
     if data.regime == "unstable" and map_regime == "biased" and abs(map_ev.expected_bias) > data.spread:
         return "biased", (f"From the map: {map_ev.reason}{as_map}, more than this sample's own spread at this N "
-                          f"({data.spread:.3f} bits).")
+                          f"({data.spread:.3f} bits)."), "map"
     if data.regime not in ("reliable", "unknown"):
         also = "" if map_ev.regime == "unknown" else f"; the map says {map_ev.regime}"
-        return data.regime, f"From the data: {data.reason}{also}."
+        return data.regime, f"From the data: {data.reason}{also}.", "data"
     if map_ev.regime == "unknown":
-        return "unknown", f"The map has no comparable cell ({map_ev.reason}), and the data alone cannot vouch for it."
+        return "unknown", (f"The map has no comparable cell ({map_ev.reason}), and the data alone cannot vouch "
+                           "for it."), None
     if map_ev.regime == "undefined":
         return "undefined", (f"From the map: {map_ev.reason}; this sample's estimate is finite, but the estimator "
-                             "fails on samples like it.")
+                             "fails on samples like it."), "map"
     if map_ev.regime in ("saturated", "biased") and _at_label_entropy(data, tol):
         return "reliable", (f"The estimate sits at H(Y) = {data.entropy_y:.3f} bits, where the map's nearby cells are "
                             f"{map_ev.regime}, "
                             f"but here the data show why: each of the {data.coincidences} repeated X rows carries a "
-                            "single Y value, so Y is a function of X and I(X;Y) = H(Y); the subsampling curve is flat.")
+                            "single Y value, so Y is a function of X and I(X;Y) = H(Y); the subsampling curve is flat."
+                            ), "data"
     if map_regime != "reliable" and data.regime == "reliable" and (data.coverage or 0.0) >= SEEN_MASS:
         return "reliable", (f"The data are clean ({data.reason}) and the sample has seen {data.coverage:.0%} of the "
                             f"probability mass (Good-Turing), so its subsampling curve outweighs the map's nearby cells, "
-                            f"which expect {map_ev.expected_bias:+.3f} bits ({map_ev.regime}).")
+                            f"which expect {map_ev.expected_bias:+.3f} bits ({map_ev.regime})."), "data"
     if map_regime != "reliable" and abs(map_ev.expected_bias) > MAP_OVERRIDE * tol:
-        return map_regime, f"From the map: {map_ev.reason}{as_map}; the data alone look {data.regime}."
+        return map_regime, f"From the map: {map_ev.reason}{as_map}; the data alone look {data.regime}.", "map"
     if data.regime == "unknown":
-        return map_regime, f"From the map: {map_ev.reason}{as_map} (too few rows to subsample)."
+        if map_regime != "reliable" and abs(map_ev.expected_bias) <= tol:
+            return "unknown", (f"The map's nearby cells are {map_ev.regime} but expect only "
+                               f"{map_ev.expected_bias:+.3f} bits on average, and {data.reason}."), "map"
+        return map_regime, f"From the map: {map_ev.reason}{as_map} ({data.reason}).", "map"
     if map_regime == "reliable":
-        return "reliable", f"The map and the data agree: {data.reason}."
+        return "reliable", f"The map and the data agree: {data.reason}.", "both"
     return "reliable", (f"The data are clean ({data.reason}) and the map's nearby cells expect only "
-                        f"{map_ev.expected_bias:+.3f} bits ({map_ev.regime} there by a small margin).")
+                        f"{map_ev.expected_bias:+.3f} bits ({map_ev.regime} there by a small margin)."), "both"

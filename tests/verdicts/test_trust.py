@@ -172,10 +172,43 @@ def test_n_below_every_map_cell_is_unknown_not_invented():
     assert v.regime != "reliable"
 
 
-def test_one_class_gives_zero_exactly_and_says_so():
+def test_one_class_or_a_dead_layer_gives_zero_exactly_and_says_so():
     rng = np.random.default_rng(3)
-    v = mibench.trust(rng.integers(0, 2, (512, 4)), np.zeros(512, int), "plugin")
-    assert v.estimate == 0.0 and v.regime == "reliable" and "exactly" in v.reason
+    x, y = rng.integers(0, 2, (512, 4)), rng.integers(0, 2, 512)
+    for xs, ys, side in ((x, np.zeros(512, int), "Y"), (np.zeros((512, 4), int), y, "X")):
+        v = mibench.trust(xs, ys, "plugin")
+        assert v.estimate == 0.0 and v.regime == "reliable" and f"{side} takes a single value" in v.reason
+        assert v.interval == (0.0, 0.0) and v.expected_bias == 0.0 and v.bias_range == (0.0, 0.0)
+
+
+def test_a_curve_riding_the_blocks_ceiling_gives_no_bias_and_the_map_speaks():
+    # 8-bit codes through a BSC at N = 64: 59 distinct rows; each block of 32 rows sits
+    # just under log2 32, so the curve rises with N and a bias read from it would have the
+    # wrong sign (-2 bits, for an estimate 1.4 bits *above* the exact truth).
+    error, v = error_and_verdict("binary_codes(dim=8, output=bsc, eps=0.1)", 64, "plugin", Atlas.shipped())
+    assert error > 1.0
+    assert v.data.blocks_at_ceiling and v.data.regime == "unknown" and np.isnan(v.data.remaining_bias)
+    assert v.regime == "biased" and v.expected_bias > 0 and v.interval_from == "map"
+    assert v.interval[0] <= v.estimate - error <= v.interval[1]
+
+
+def test_a_small_expected_bias_without_a_curve_is_not_called_biased():
+    # N = 63 is too few rows to subsample; the nearest cells vote biased but their biases
+    # average -0.09 bit, within the tolerance: the verdict says it cannot tell.
+    error, v = error_and_verdict("binary_codes(dim=2, output=bsc, eps=0.3)", 63, "plugin", Atlas.shipped())
+    assert v.data.regime == "unknown" and v.map.regime == "biased" and abs(v.map.expected_bias) <= 0.1
+    assert v.regime == "unknown", v
+
+
+def test_bad_tolerances_and_undefined_estimates_are_said_plainly():
+    rng = np.random.default_rng(5)
+    x, y = rng.integers(0, 2, (256, 3)), rng.integers(0, 2, 256)
+    with pytest.raises(ValueError, match=r"abs_tol.*> 0; got nan.*'tol'.*unknown key"):
+        mibench.trust(x, y, tolerances={"abs_tol": float("nan"), "tol": 0.5})
+    with pytest.warns(mibench.UndefinedEstimateWarning):  # every row distinct: NSB without K has no value
+        v = mibench.trust(rng.integers(0, 2**30, (256, 1)), rng.integers(0, 2**30, (256, 1)), "nsb")
+    assert v.regime == "undefined" and "no finite value" in str(v) and "nan" not in str(v).lower()
+    assert "no finite entropies" in v.map.reason
 
 
 def test_the_verdict_reads_like_a_note_and_serializes_to_strict_json():
