@@ -148,7 +148,7 @@ def test_ctrl_c_keeps_every_finished_group_and_the_rerun_completes(tmp_path):
         time.sleep(0.05)
         if (out / "results.sqlite").exists():
             try:
-                with sqlite3.connect(out / "results.sqlite", timeout=5) as db:
+                with sqlite3.connect(out / "results.sqlite", timeout=0.2) as db:  # never wait long on a writer
                     stored = db.execute("SELECT count(*) FROM cells").fetchone()[0]
             except sqlite3.OperationalError:  # the table is not created yet
                 pass
