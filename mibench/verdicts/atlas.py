@@ -52,13 +52,12 @@ class AtlasError(ValueError):
 
 @dataclass
 class MapEvidence:
-    """What the regime map says about an estimate: its verdict, the expected bias and a
-    range for it, and the nearest cells (bits)."""
+    """What the regime map says about an estimate: its verdict, the expected bias and the
+    spread of one estimate's error about it, and the nearest cells (bits)."""
 
     regime: str
     reason: str
     expected_bias: float = math.nan
-    bias_range: tuple[float, float] = (math.nan, math.nan)
     spread: float = math.nan  # std of one estimate's error about expected_bias: the cells' biases and seeds
     cells: list[dict[str, Any]] = field(default_factory=list)
 
@@ -162,20 +161,18 @@ class Atlas:
 
 def _vote(near: pd.DataFrame, key: str) -> MapEvidence:
     """The regime the near cells vote for (weights 1 / (0.1 + distance), a tie going to
-    the worse regime), their weighted mean bias, the range a single estimate's error
-    falls in (bias -+ 1.645 std over the near cells), and the std of that error about the
-    mean bias (the cells' biases about it, and each cell's seed std)."""
+    the worse regime), their weighted mean bias, and the std of one estimate's error about
+    it (the cells' biases about it, and each cell's seed std)."""
     weights = 1.0 / (0.1 + near["distance"].to_numpy())
     votes: dict[str, float] = {}
     for regime, w in zip(near["regime"], weights):
         votes[regime] = votes.get(regime, 0.0) + float(w)
     regime = max(votes, key=lambda r: (round(votes[r], 9), SEVERITY.get(r, 5)))
     finite = near["bias"].notna().to_numpy()  # undefined cells (failed seeds) have no bias to average
-    bias = lo = hi = spread = math.nan
+    bias = spread = math.nan
     if finite.any():
         b, s, w = near["bias"].to_numpy()[finite], near["std"].fillna(0.0).to_numpy()[finite], weights[finite]
         bias = float(np.average(b, weights=w))
-        lo, hi = float((b - 1.645 * s).min()), float((b + 1.645 * s).max())
         spread = math.sqrt(float(np.average((b - bias) ** 2, weights=w)) + float(np.average(s**2, weights=w)))
     shown = ["family", "task_id", "estimator", "n", "d", "bins", "truth", "mean", "bias", "std", "regime", "distance"]
     cells = [{k: _plain(v) for k, v in row.items()} for row in near[shown].to_dict("records")]
@@ -184,7 +181,7 @@ def _vote(near: pd.DataFrame, key: str) -> MapEvidence:
             else "none has a bias: the estimator failed on some of their seeds")
     reason = (f"{len(near)} nearby map cell(s) of {key} ({', '.join(sorted(set(near['family'])))}) say {regime} "
               f"({share:.0%} of the weight); {said}")
-    return MapEvidence(regime, reason, bias, (lo, hi), spread, cells)
+    return MapEvidence(regime, reason, bias, spread, cells)
 
 
 def _plain(value: Any) -> Any:
