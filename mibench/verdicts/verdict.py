@@ -125,6 +125,9 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
     trusted: see :class:`Verdict`. ``maps``: a map directory of your own or an
     :class:`~mibench.verdicts.atlas.Atlas` (default: the map shipped with mibench); ``tolerances``: abs_tol and delta in bits (default 0.1)."""
     problems = tolerance_problems(dict(tolerances or {}))
+    if (tolerances or {}).get("rel_tol", 0) not in (0, 0.0):  # would be silently ignored: refuse
+        problems.append(("rel_tol", "is not used: a share of the truth needs the truth, which a verdict does not "
+                                    "have; widen abs_tol instead"))
     if problems:
         raise ValueError("trust: " + "; ".join(f"tolerances[{k!r}] {why}" for k, why in problems))
     tol = {**TOLERANCES, **(tolerances or {})}

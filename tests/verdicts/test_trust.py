@@ -205,6 +205,8 @@ def test_bad_tolerances_and_undefined_estimates_are_said_plainly():
     x, y = rng.integers(0, 2, (256, 3)), rng.integers(0, 2, 256)
     with pytest.raises(ValueError, match=r"abs_tol.*> 0; got nan.*'tol'.*unknown key"):
         mibench.trust(x, y, tolerances={"abs_tol": float("nan"), "tol": 0.5})
+    with pytest.raises(ValueError, match="rel_tol.*not used"):
+        mibench.trust(x, y, tolerances={"rel_tol": 0.05})
     with pytest.warns(mibench.UndefinedEstimateWarning):  # every row distinct: NSB without K has no value
         v = mibench.trust(rng.integers(0, 2**30, (256, 1)), rng.integers(0, 2**30, (256, 1)), "nsb")
     assert v.regime == "undefined" and "no finite value" in str(v) and "nan" not in str(v).lower()
