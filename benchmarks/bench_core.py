@@ -2,7 +2,7 @@
 import mibench
 from mibench.core import pattern_ids
 from mibench.estimators.binning import discretize
-from mibench.reference import ib_numpy_mi
+from mibench.gates.reference import ib_numpy_mi
 
 from .common import DEVICES, activations, codes, labels, sizes
 
@@ -92,7 +92,7 @@ class CountingVsNumPy:
     timeout = 300
 
     def setup(self, n, rows):
-        from mibench.speed import _counting
+        from mibench.gates.speed import _counting
 
         columns, alphabet = (64, 128) if rows == "random-64" else (12, 2)
         self.ours, self.numpy = _counting(columns, alphabet)(n)

@@ -4,7 +4,7 @@ import numpy as np
 
 from mibench.dumps.format import Dump
 from mibench.dumps.plane import information_plane
-from mibench.reference import _entropy_bits, _row_probabilities, ib_numpy_mi
+from mibench.gates.reference import _entropy_bits, _row_probabilities, ib_numpy_mi
 
 from .common import activations, labels, sizes
 

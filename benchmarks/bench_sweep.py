@@ -1,7 +1,7 @@
 """asv benchmarks of the map's batched sweep step (one group: all seeds of an estimator,
 task and N in one call), and ``track_`` benchmarks of the bias of key estimators on
 fixed cells, so that an accuracy regression shows in asv's graphs beside the timings."""
-from mibench.map.suite import Group
+from mibench.map.cells import Group
 from mibench.map.sweep import run_group
 
 from .common import sizes

@@ -8,6 +8,7 @@ from mibench.dumps.format import Dump, DumpError
 from mibench.dumps.recorder import Recorder
 from mibench.estimators.base import BaseEstimator
 from mibench.interface import AmbiguousInputWarning, Estimator, UndefinedEstimateWarning
+from mibench.judging import Regime
 from mibench.registry import list_estimators, make_estimator, parse_spec
 from mibench.tasks import get_task, list_tasks, parse_task
 from mibench.verdicts.verdict import Verdict, trust
@@ -16,6 +17,7 @@ __all__ = [
     "Dump",
     "DumpError",
     "Recorder",
+    "Regime",
     "AmbiguousInputWarning",
     "BaseEstimator",
     "Estimator",

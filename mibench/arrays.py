@@ -1,11 +1,36 @@
-"""Loading arrays from files, safely: ``.npy``, ``.npz`` (one member), ``.csv`` and ``.pt``,
-never unpickling (``allow_pickle=False``, ``weights_only=True``)."""
+"""Arrays in and out: loading them from files, safely (``.npy``, ``.npz`` (one member),
+``.csv`` and ``.pt``, never unpickling: ``allow_pickle=False``, ``weights_only=True``),
+and turning estimates into plain numbers (:func:`floats`, :func:`plain`)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+def floats(values: Any, count: int = 1) -> np.ndarray:
+    """The per-element values of an estimate (a float, a numpy array or a torch tensor on
+    any device) as a flat float64 array; None (a quantity an estimator does not report)
+    gives ``count`` NaNs."""
+    if values is None:
+        return np.full(count, math.nan)
+    return np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with plain Python types only, ready for JSON: dicts and sequences item by
+    item, numpy scalars as Python numbers, NaN and Inf as None (JSON has neither)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
 
 
 def load_array(source: str) -> Any:

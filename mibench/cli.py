@@ -13,9 +13,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from mibench import api
-from mibench.arrays import load_array
+from mibench.arrays import floats, load_array, plain
 from mibench._version import __version__
 from mibench.interface import AmbiguousInputWarning, UndefinedEstimateWarning
+from mibench.judging import describe_ceiling, quantity_ceiling
 from mibench.registry import REGISTRY, make_estimator
 from mibench.tasks import TASKS
 
@@ -62,12 +63,13 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     else:
         value, h_x, h_y = getattr(api, quantity)(*arrays, estimator=estimator), None, None
     value = np.asarray(value, dtype=float).tolist()  # float, list, from numpy or torch alike
-    ceiling, ceiling_of = quantity_ceiling(estimator, quantity, np.shape(arrays[0])[-2 if np.ndim(arrays[0]) > 1 else 0], h_x, h_y)
+    n = np.shape(arrays[0])[-2 if np.ndim(arrays[0]) > 1 else 0]
+    ceiling, ceiling_of = quantity_ceiling(estimator, quantity, n, _mean(h_x), _mean(h_y))
     if args.json:
         undefined = not np.all(np.isfinite(value))
-        print(json.dumps({"estimator": estimator.spec, "quantity": quantity, "bits": _json_safe(value),
-                          "ceiling": ceiling if math.isfinite(ceiling) else None, "ceiling_of": ceiling_of,
-                          **({"undefined": "the estimate is undefined here (NaN); see the warning"} if undefined else {})}))
+        print(json.dumps(plain({"estimator": estimator.spec, "quantity": quantity, "bits": value, "ceiling": ceiling,
+                                "ceiling_of": ceiling_of,
+                                **({"undefined": "the estimate is undefined here (NaN); see the warning"} if undefined else {})})))
     else:
         print(f"{quantity} [{estimator.spec}] = {value} bits")
         if math.isfinite(ceiling):
@@ -75,90 +77,34 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN and Inf as null: JSON has no NaN."""
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value if math.isfinite(value) else None
-
-
-def quantity_ceiling(estimator: Any, quantity: str, n: int, h_x: Any, h_y: Any) -> tuple[float, str | None]:
-    """The ceiling (bits) of the quantity estimated, and what it is: the estimator's value
-    when every row is distinct for an entropy; for I(X;Y), the ceiling the map applies
-    (:func:`mibench.map.regimes.applicable_ceiling`); NaN where none is known."""
-    from mibench.map.regimes import applicable_ceiling
-    from mibench.map.suite import TOLERANCES
-    from mibench.map.sweep import declared_ceiling
-
-    declared = declared_ceiling(estimator, n)
-    declared = math.nan if declared is None else declared
-    if quantity == "entropy":
-        return declared, ("N" if math.isfinite(declared) else None)
-    if quantity != "mutual_information":
-        return math.nan, None
-    mean = lambda v: math.nan if v is None else float(np.mean(np.asarray(v.cpu() if hasattr(v, "cpu") else v, dtype=float)))  # noqa: E731
-    return applicable_ceiling(declared, mean(h_x), mean(h_y), TOLERANCES["delta"])
-
-
-def describe_ceiling(of: str | None) -> str:
-    return {
-        "N": "the estimator's value when every row is distinct at this N",
-        "H(Y)": "the estimator's own H(Y) on this sample: the X rows are (all but) distinct, so I(X;Y) can reach no higher",
-        "H(X)": "the estimator's own H(X) on this sample: the Y rows are (all but) distinct, so I(X;Y) can reach no higher",
-    }.get(of or "", "none known")
+def _mean(values: Any) -> float:
+    """The mean of a batched H estimate (NaN where the estimator reports none)."""
+    return float(np.mean(floats(values))) if values is not None else math.nan
 
 
 def _estimate_on_task(args: argparse.Namespace) -> int:
     """I(X;Y) on ``--seeds`` samples of a task, beside its exact truth, with the
     regime the map would give this (estimator, task, N)."""
-    from mibench.map.cells import Cell, cells_frame
-    from mibench.map.regimes import classify
-    from mibench.map.suite import check_fits
-    from mibench.map.sweep import declared_ceiling
-    from mibench.tasks import parse_task
+    from mibench.map.run import estimate_on_task
 
     if any(v is not None for v in (args.x, args.y, args.z)):
         raise ValueError("--task draws its own samples: give --task or --x/--y/--z, not both")
-    if args.n < 2 or args.seeds < 1:
-        raise ValueError(f"need -n >= 2 samples and --seeds >= 1; got -n {args.n}, --seeds {args.seeds}")
-    task = parse_task(args.task)
-    check_fits(task, args.n, args.seeds, "mibench estimate --task")
-    estimator = make_estimator(args.estimator)
+    estimator, task, values, judged = estimate_on_task(args.estimator, args.task, args.n, args.seeds)
     truth = estimator.target(task)
-    if truth is None:
-        raise ValueError(f"{estimator.spec} targets a quantity that {task.id} does not know "
-                         f"(tasks that do: {', '.join(n for n, c in TASKS.items() if c.noisy_truth)})")
-    parts = estimator.mutual_information_parts(*task.sample_seeds(args.n, range(args.seeds)))
-    values, h_x, h_y = (_per_seed(v, args.seeds) for v in parts)
-    ceiling = declared_ceiling(estimator, args.n)
-    cells = cells_frame(
-        Cell(estimator.spec, task.name, task.id, task.get_params(), args.n, task.dim_x, None, seed, value, truth,
-             task.joint_entropy, ceiling, hx, hy, math.nan, "cpu", True, None, None, __version__)
-        for seed, (value, hx, hy) in enumerate(zip(values, h_x, h_y))
-    )
-    verdict = classify(cells).iloc[0]
-    finite = lambda v: float(v) if math.isfinite(v) else None  # noqa: E731  (JSON has no NaN)
     if args.json:
-        print(json.dumps({"estimator": estimator.spec, "task": task.id, "n": args.n,
-                          "bits": [finite(v) for v in values], "truth": truth, "bias": finite(verdict["bias"]),
-                          "std": finite(verdict["std"]), "ceiling": finite(verdict["ceiling"]),
-                          "ceiling_of": verdict["ceiling_of"], "at_ceiling": bool(verdict["at_ceiling"]),
-                          "regime": verdict["regime"]}))
+        print(json.dumps(plain({"estimator": estimator.spec, "task": task.id, "n": args.n, "bits": values, "truth": truth,
+                                "bias": judged.bias, "std": judged.std, "ceiling": judged.ceiling,
+                                "ceiling_of": judged.ceiling_of, "at_ceiling": judged.at_ceiling,
+                                "regime": judged.regime})))
         return 0
     print(f"I(X;Y) [{estimator.spec}] on {task.id}, N = {args.n}, {args.seeds} seed(s):")
-    print(f"  estimate {verdict['mean']:.4f} bits (seed std {verdict['std']:.4f}); truth {truth:.4f} bits "
-          f"({task.truth_method}); bias {verdict['bias']:+.4f} bits")
-    ceiling_text = f"{verdict['ceiling']:.4f} bits, {describe_ceiling(verdict['ceiling_of'])}" \
-        if math.isfinite(verdict["ceiling"]) else "none known"
-    at = "; the estimate sits at it" if verdict["at_ceiling"] else ""
-    print(f"  regime: {verdict['regime']}  (ceiling of I(X;Y) here: {ceiling_text}{at})")
+    print(f"  estimate {judged.mean:.4f} bits (seed std {judged.std:.4f}); truth {truth:.4f} bits "
+          f"({task.truth_method}); bias {judged.bias:+.4f} bits")
+    ceiling_text = f"{judged.ceiling:.4f} bits, {describe_ceiling(judged.ceiling_of)}" \
+        if math.isfinite(judged.ceiling) else "none known"
+    at = "; the estimate sits at it" if judged.at_ceiling else ""
+    print(f"  regime: {judged.regime}  (ceiling of I(X;Y) here: {ceiling_text}{at})")
     return 0
-
-
-def _per_seed(values: Any, count: int) -> list[float]:
-    if values is None:
-        return [math.nan] * count
-    return np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1).tolist()
 
 
 def _check_jobs(jobs: int) -> None:
@@ -167,12 +113,11 @@ def _check_jobs(jobs: int) -> None:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from mibench.map.report import run_map
     from mibench.map.regimes import describe_law
-    from mibench.map.suite import load_suite, subset
+    from mibench.map.run import chosen_suite, run_map
 
     _check_jobs(args.jobs)
-    suite = subset(load_suite(args.suite), estimators=args.estimator, families=args.family)
+    suite = chosen_suite(args.suite, estimators=args.estimator, families=args.family)
     for note in suite.notes:
         print(f"mibench: note: {note}", file=sys.stderr)
     root = Path(args.out) / suite.name
@@ -293,42 +238,26 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_atlas(args: argparse.Namespace) -> int:
-    from mibench.verdicts.atlas import build_atlas
+    from mibench.verdicts.atlas import build_atlas, package_data
 
-    out = Path(args.out) if args.out else Path(__file__).resolve().parent / "verdicts" / "data"
+    if args.into_package and args.out:
+        raise ValueError("give --out DIR or --into-package, not both")
+    out = package_data() if args.into_package else Path(args.out or "mibench-atlas")
     provenance = build_atlas(args.map_dir, out)
-    print(f"wrote {out}: {provenance['groups']} groups of suite {provenance['suite']!r} (mibench {provenance['version']})")
+    print(f"wrote {out}: {provenance['groups']} groups of suite {provenance['suite']!r} (mibench {provenance['version']})"
+          + ("" if args.into_package else f"; use it with: mibench trust --maps {out} ..."))
     return 0
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from mibench.map import leaderboard as lb
-    from mibench.map.report import run_map
-    from mibench.map.suite import load_suite, with_estimators
 
     _check_jobs(args.jobs)
     if args.format not in lb.FORMATS:
         raise ValueError(f"unknown --format {args.format!r}; choose one of {', '.join(lb.FORMATS)}")
-    if args.results is None:  # run the suite first (resuming what is stored)
-        suite = load_suite(args.suite or "leaderboard")
-        if args.estimator:  # the suite's estimators and these (a user's own, another peer) on the same grid
-            skipped = suite.skipped
-            suite = with_estimators(suite, [e.spec for e in suite.estimators] + args.estimator)
-            suite.skipped = skipped + suite.skipped
-        for note in suite.notes:
-            print(f"mibench: note: {note}", file=sys.stderr)
-        results = Path(args.out_dir) / suite.name
-        run_map(suite, results, jobs=args.jobs, progress=not args.no_progress,
-                say=lambda text: print(f"mibench: {text}", file=sys.stderr))
-        cells, name = lb.read_results(results, suite.name)
-    else:
-        if args.estimator:
-            raise ValueError("-e runs estimators, --results only reads stored ones: leave out --results to run the suite "
-                             "with them (or map them with `mibench map` first)")
-        cells, name = lb.read_results(args.results, args.suite)
-        suite = lb.suite_for(name)
-    board = lb.build(cells, suite.tolerances if suite is not None else None)
-    skipped = suite.skipped if suite is not None else []
+    board, name, skipped = lb.gather(args.results, args.suite, estimators=args.estimator, add=args.add,
+                                     out_dir=args.out_dir, jobs=args.jobs, progress=not args.no_progress,
+                                     say=lambda text: print(f"mibench: {text}", file=sys.stderr))
     text = lb.render(board, args.format, name, skipped)
     out = args.out or ("leaderboard.html" if args.format == "html" else None)
     if out is None:
@@ -341,49 +270,32 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
-    from mibench.conform import conform, render
+    from mibench.gates.conform import conform, passed, render
 
     results = conform(args.estimator)
     print(render(args.estimator, results))
-    return 0 if all(r.passed for r in results) else 1
+    return 0 if passed(results) else 1
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     if args.speed:
-        from mibench.speed import measure, render as render_speed
+        from mibench.gates.speed import measure, render as render_speed
 
         results = measure()
         print("mibench check --speed: ratio = reference time / mibench time, best of 3, in this run")
         print(render_speed(results))
         return 0 if all(r.passed for r in results) else 1
     _check_jobs(args.jobs)
-    from mibench.map.check import BaselineError, compare, read_baseline, render, run_check, write_baseline
-    from mibench.map.suite import load_suite, subset, with_estimators
+    from mibench.gates.bias import check_suite, render, update_baseline
+    from mibench.map.run import chosen_suite
 
-    suite = load_suite(args.suite)
-    if args.estimator:
-        suite = with_estimators(suite, args.estimator)
-    if args.family:
-        suite = subset(suite, families=args.family)
+    suite = chosen_suite(args.suite, estimators=args.estimator, families=args.family)
     path = Path(args.baseline or Path("baselines") / f"{suite.name}.json")
-    old = None
-    if args.update_baseline and path.exists():
-        try:
-            old = read_baseline(path)
-        except BaselineError as exc:
-            print(f"mibench: note: the old baseline is replaced, not compared: {exc}", file=sys.stderr)
-    elif not args.update_baseline:
-        old = read_baseline(path)  # before the run: a missing or malformed baseline fails at once
-    current, stats = run_check(suite, jobs=args.jobs, progress=not args.no_progress)
     if args.update_baseline:
-        if old is not None and old["suite"] == current["suite"]:
-            print(f"changes against the old {path}:")
-            print(render(compare(old, current), path))
-        write_baseline(current, path)
-        print(f"wrote {path}: {len(current['groups'])} groups and {len(current['frontiers'])} frontier points of suite "
-              f"{suite.name!r} ({stats['cells_total']} cells)")
+        say = lambda text: print(f"mibench: {text}", file=sys.stderr)  # noqa: E731
+        print("\n".join(update_baseline(suite, path, jobs=args.jobs, progress=not args.no_progress, say=say)))
         return 0
-    result = compare(old, current)
+    result, current, stats = check_suite(suite, path, jobs=args.jobs, progress=not args.no_progress)
     if args.format == "json":
         print(json.dumps(result.to_dict()))
     else:
@@ -391,6 +303,10 @@ def cmd_check(args: argparse.Namespace) -> int:
               f"{stats['seconds']:.0f} s) against {path}")
         print(render(result, path))
     return 0 if result.passed else 1
+
+
+ONLY_THESE = ("only this estimator of the suite, or any other (e.g. mypkg.module:MyEstimator), which runs on the "
+              "suite's whole grid (id or spec; repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -426,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a local Dask cluster of --jobs workers")
     mp.add_argument("--fresh", action="store_true", help="discard stored results in --out and start over")
     mp.add_argument("--no-progress", action="store_true", help="no progress bar")
-    mp.add_argument("--estimator", action="append", metavar="ID", help="run only this estimator of the suite (id or spec; repeatable)")
+    mp.add_argument("-e", "--estimator", action="append", metavar="SPEC", help=ONLY_THESE)
     mp.add_argument("--family", action="append", metavar="FAMILY", help="run only this task family of the suite (repeatable)")
     mp.set_defaults(func=cmd_map)
     dp = sub.add_parser(
@@ -482,17 +398,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_score)
     ap = sub.add_parser("atlas", help="turn a `mibench map` directory into the compact map trust() reads",
                         description="Regenerating the shipped map: mibench map default --out maps && "
-                        "mibench atlas maps/default")
+                        "mibench atlas maps/default --into-package")
     ap.add_argument("map_dir", help="a suite's result directory, e.g. maps/default")
-    ap.add_argument("--out", help="where to write atlas.csv.gz and atlas.json (default: the package's own map)")
+    ap.add_argument("--out", help="where to write atlas.csv.gz and atlas.json (default ./mibench-atlas; read it "
+                                  "with trust --maps DIR)")
+    ap.add_argument("--into-package", action="store_true",
+                    help="replace the map shipped in the installed package (for maintainers regenerating it)")
     ap.set_defaults(func=cmd_atlas)
     lp = sub.add_parser("leaderboard", help="rank estimators (mibench's and other libraries') on the same cells",
                         description="Rank every estimator of a results store, overall and per task family. Without "
                         "--results, runs the embedded leaderboard suite first (resuming what is stored in --out-dir).")
     lp.add_argument("--results", metavar="DIR", help="a results directory written by `mibench map` (OUT/SUITE)")
     lp.add_argument("--suite", help="the suite to run (default: leaderboard), or the one --results must hold")
-    lp.add_argument("-e", "--estimator", action="append", metavar="SPEC",
-                    help="also rank this estimator (e.g. mypackage.module:MyEstimator), run on the suite's grid (repeatable)")
+    lp.add_argument("-e", "--estimator", action="append", metavar="SPEC", help=ONLY_THESE)
+    lp.add_argument("--add", action="append", metavar="SPEC",
+                    help="also rank this estimator beside the suite's (e.g. mypackage.module:MyEstimator), run on the "
+                    "suite's grid (repeatable)")
     lp.add_argument("--format", default="md", help="md (default), html (self-contained, heatmaps inline) or csv")
     lp.add_argument("--out", metavar="PATH", help="write here (default: standard output; leaderboard.html for html)")
     lp.add_argument("--out-dir", default="mibench-results", help="results root for the suite run (default: ./mibench-results)")
@@ -501,8 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     lp.set_defaults(func=cmd_leaderboard)
     cp = sub.add_parser("conform", help="run the conformance checks every built-in estimator passes on any estimator",
                         description="Units in bits, batched == looped, numpy/torch agreement, determinism, invariances, "
-                        "independence -> 0 and bad-input errors, on an estimator spec or module:Class(...). Exit 1 when "
-                        "a check fails.")
+                        "symmetry, I(X;X) = H(X), independence -> 0, ceilings, inputs left unchanged and bad-input "
+                        "errors, on an estimator spec or module:Class(...); checks that do not apply to the estimator "
+                        "(by its tags) are skipped. Exit 1 when a check fails.")
     cp.add_argument("estimator", help="an estimator spec: plugin, infomeasure:ksg, mypackage.module:MyEstimator(k=5)")
     cp.set_defaults(func=cmd_conform)
     ck = sub.add_parser("check", help="regression gate: a suite's bias, std, regimes and frontiers against a baseline",
@@ -513,9 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--baseline", help="baseline JSON (default baselines/SUITE.json)")
     ck.add_argument("--update-baseline", action="store_true", help="rewrite the baseline from this run and print what changed")
     ck.add_argument("--format", choices=("text", "json"), default="text")
-    ck.add_argument("-e", "--estimator", action="append", metavar="SPEC",
-                    help="check these estimators on the suite's grid instead of its own (repeatable; "
-                    "e.g. mypkg.module:MyEstimator)")
+    ck.add_argument("-e", "--estimator", action="append", metavar="SPEC", help=ONLY_THESE)
     ck.add_argument("--family", action="append", metavar="FAMILY", help="only this task family (repeatable)")
     ck.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ck.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -30,6 +30,12 @@ class Estimator(Protocol):
 
     name: str
     ceiling_is_bound: bool
+    #: Tags: what callers ask instead of the class (see mibench.BaseEstimator).
+    inputs: str  # "codes" (integer codes only) or "continuous" (real values)
+    count_based: bool  # estimates are functions of the counts of integer codes
+    needs_label_y: bool  # Y of I(X;Y) must be integer class labels
+    stochastic: bool  # trains on minibatches: the row order changes the estimate
+    estimates_entropy: bool  # H(X) as well as I(X;Y)
 
     @property
     def spec(self) -> str: ...

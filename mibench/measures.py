@@ -3,9 +3,11 @@ interaction information, the Generalized-IB synergy and complexity terms, and a
 kernel-PCA reduction for high-dimensional inputs.
 
 Conventions and choices (the papers leave them open; tested in tests/test_measures.py):
-- Information plane, ``deterministic=True``: a deterministic network on a finite set
-  of distinct inputs has I(X;T) = H(T) (Shwartz-Ziv & Tishby), so count-based
-  estimators report H(T); the Kolchinsky-Tracey estimator reports H(T+Z) - H(Z).
+- Information plane (:func:`plane_coordinates`, the one rule the dumps' planes and
+  scores use too), ``deterministic=True``: a deterministic network on a finite set of
+  distinct inputs has I(X;T) = H(T) (Shwartz-Ziv & Tishby), so count-based estimators
+  report their own H(T); the Kolchinsky-Tracey estimator reports H(T+Z) - H(Z); the
+  others estimate I(X;T) from the inputs.
 - Interaction information follows McGill: I(X;Y;Z) = I(X;Y) - I(X;Y|Z), and the
   n-variable co-information is -sum_{S nonempty} (-1)^|S| H(S); synergy is negative.
 - Feature-wise synergy (GIB): (1/n) sum_i [I(X;Y) - I(X_i;Y) - I(X_-i;Y)] over the n
@@ -26,9 +28,6 @@ import numpy as np
 import torch
 
 from mibench.interface import Estimator
-from mibench.estimators.discrete import DiscreteEstimator
-from mibench.estimators.binning import Binned
-from mibench.estimators.kernel import KolchinskyTracey
 from mibench.registry import make_estimator
 
 
@@ -42,16 +41,39 @@ def _select(x: Any, columns: Sequence[int]) -> Any:
     return x[:, index]
 
 
-def information_plane(x: Any, t: Any, y: Any, estimator: str | Estimator = "binned(plugin, rule=fixed, bins=30)", *, deterministic: bool = True) -> tuple[float, float]:
-    """(I(X;T), I(T;Y)) in bits for inputs x, a layer's activations t and labels y."""
+def input_information_source(estimator: Estimator, deterministic: bool = True) -> str:
+    """Where a layer's I(X;T) comes from for this estimator: ``"H(T)"`` (count-based, a
+    deterministic layer: I(X;T) = H(T), the estimator's own), else ``"inputs"``:
+    estimated against the inputs X, unless the estimator defines it from T alone
+    (:meth:`~mibench.BaseEstimator.layer_information`: Kolchinsky-Tracey's H(T+Z) - H(Z))."""
+    return "H(T)" if deterministic and estimator.count_based else "inputs"
+
+
+def plane_coordinates(estimator: str | Estimator, t: Any, y: Any, x: Any = None, *,
+                      deterministic: bool = True) -> tuple[Any, Any]:
+    """(I(X;T), I(T;Y)) in bits of a layer's activations ``t`` ((n, d), or batched (b, n, d)
+    for b estimates each) and labels ``y``, by the rule of :func:`input_information_source`;
+    ``x``, the inputs, is needed only where I(X;T) is estimated against them (as I(T;X), T
+    first as in I(T;Y)). Count-based estimators read H(T) off the same counting pass as
+    I(T;Y)."""
     est = make_estimator(estimator)
-    if isinstance(est, KolchinskyTracey):
-        i_xt = float(est.entropy(t)) - est.noise_entropy_bits(_columns(t).shape[1])
-    elif deterministic and isinstance(est, (DiscreteEstimator, Binned)):
-        i_xt = float(est.entropy(t))
-    else:
-        i_xt = float(est.mutual_information(x, t))
-    return i_xt, float(est.mutual_information(t, y))
+    i_ty, h_t, _ = est.mutual_information_parts(t, y)
+    if input_information_source(est, deterministic) == "H(T)":
+        return h_t, i_ty
+    from_layer = est.layer_information(t) if deterministic else None
+    if from_layer is not None:
+        return from_layer, i_ty
+    if x is None:
+        raise ValueError(f"{est.spec} estimates I(X;T) from the inputs, and none were given (x; a dump's 'inputs'): "
+                         "record the inputs, or use a count-based estimator (I(X;T) = H(T) for a deterministic layer)")
+    return est.mutual_information(t, x), i_ty
+
+
+def information_plane(x: Any, t: Any, y: Any, estimator: str | Estimator = "binned(plugin, rule=fixed, bins=30)", *, deterministic: bool = True) -> tuple[float, float]:
+    """(I(X;T), I(T;Y)) in bits for inputs x, a layer's activations t and labels y
+    (:func:`plane_coordinates`)."""
+    i_xt, i_ty = plane_coordinates(estimator, t, y, x, deterministic=deterministic)
+    return float(i_xt), float(i_ty)
 
 
 def interaction_information(x: Any, y: Any, z: Any, estimator: str | Estimator = "plugin") -> float:

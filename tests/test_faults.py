@@ -66,7 +66,7 @@ def test_nsb_with_a_large_support_stays_right(log2_k):
 
 
 def test_a_results_directory_holds_one_suite(tmp_path):
-    from mibench.map.report import run_map
+    from mibench.map.run import run_map
 
     run_map(load_suite(str(suite_file(tmp_path, name="a"))), tmp_path / "out", progress=False)
     with pytest.raises(StoreError, match="holds the results of suite 'a', not 'b'.*--fresh"):
@@ -74,7 +74,7 @@ def test_a_results_directory_holds_one_suite(tmp_path):
 
 
 def test_cells_of_another_version_are_not_reused(tmp_path):
-    from mibench.map.report import run_map
+    from mibench.map.run import run_map
 
     run_map(load_suite(str(suite_file(tmp_path))), tmp_path / "out", progress=False)
     with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:
@@ -92,7 +92,7 @@ def test_an_unusable_device_is_refused_before_any_work(tmp_path):
 
 
 def test_environmental_errors_are_retried_and_estimator_errors_kept(tmp_path):
-    from mibench.map.report import run_map
+    from mibench.map.run import run_map
 
     run_map(load_suite(str(suite_file(tmp_path))), tmp_path / "out", progress=False)
     with sqlite3.connect(tmp_path / "out" / "results.sqlite") as db:

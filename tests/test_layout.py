@@ -98,3 +98,33 @@ def test_every_source_package_is_listed_for_the_wheel():
     present = {name for name, path in modules().items() if path.name == "__init__.py"}
     assert present - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
     assert listed - present == set()
+
+
+def test_the_judging_language_sits_on_a_low_floor(graph):
+    # regimes, tolerances and ceilings: read by the map, the verdicts, the gates and the CLI alike
+    assert graph["mibench.judging"] <= {"mibench._validate", "mibench.core.memo"}
+
+
+@pytest.mark.parametrize("user", ["mibench.cli", "mibench.verdicts"])
+def test_the_verdicts_and_the_command_line_never_reach_into_the_sweep_or_the_suite_loader(graph, user):
+    users = [name for name in graph if name == user or name.startswith(user + ".")]
+    reached = {(u, d) for u in users for d in graph[u] if d in ("mibench.map.sweep", "mibench.map.suite")}
+    assert reached == set()
+
+
+def test_callers_ask_estimators_their_tags_never_their_class():
+    # inside mibench.estimators a family may test its own kinds; everywhere else an
+    # estimator is asked what it takes (inputs, count_based, discrete, codes(), ...)
+    classes = set()
+    for path in (ROOT / "mibench" / "estimators").glob("*.py"):
+        classes |= {n.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)}
+    found = []
+    for name, path in modules().items():
+        if name.startswith("mibench.estimators"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("isinstance", "issubclass"):
+                named = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)} if len(node.args) > 1 else set()
+                if named & (classes - {"BaseEstimator"}):
+                    found.append(f"{name}:{node.lineno}")
+    assert found == []

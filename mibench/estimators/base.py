@@ -47,6 +47,20 @@ class BaseEstimator:
     #: True when the estimator fits a density to real values (a covariance): it has
     #: nothing to fit on variables that take a few values only (codes, labels).
     needs_continuous_values: ClassVar[bool] = False
+    #: What it takes: ``"codes"`` (integer codes only; floats are refused) or
+    #: ``"continuous"`` (real values; a binned estimator also passes integer codes through).
+    inputs: ClassVar[str] = "continuous"
+    #: True when its estimates are functions of the counts of integer codes (the discrete
+    #: estimators, and binning in front of them): :meth:`codes` gives the codes counted.
+    count_based: ClassVar[bool] = False
+    #: True when it trains a model on minibatches (neural critics): seeded, so repeatable,
+    #: but the row order changes its estimate.
+    stochastic: ClassVar[bool] = False
+    #: True when it estimates H(X) as well as I(X;Y).
+    estimates_entropy: ClassVar[bool] = True
+    #: Conformance checks (:data:`mibench.gates.conform.CHECKS`) it is known to fail, with why:
+    #: reported, not held against it; a fix shows up as a pass.
+    known_failures: ClassVar[dict[str, str]] = {}
 
     def __init__(self, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.params))
@@ -105,6 +119,36 @@ class BaseEstimator:
     def ceiling(self, n: int) -> float:
         """Value (bits) at which estimates on n samples saturate."""
         raise NotImplementedError
+
+    # -- what it is (tags: callers ask these, never the class) -------------------
+    @classmethod
+    def missing(cls) -> str | None:
+        """Why this estimator cannot run here (another library absent), or None."""
+        return None
+
+    @property
+    def discrete(self) -> Any:
+        """The discrete estimator whose counts these estimates are: itself for a discrete
+        estimator, the one behind the bins of ``binned(...)``; None for the others."""
+        return None
+
+    @property
+    def bin_count(self) -> int | None:
+        """The number of bins per unit where it bins by count (``binned`` with rule
+        fixed, uniform or quantile), else None."""
+        return None
+
+    def codes(self, x: Any, name: str = "x") -> Any:
+        """The integer codes ``(b, n, d)`` (a torch tensor) a count-based estimator counts
+        for the variable ``x``, after any binning; None for the others."""
+        return None
+
+    def layer_information(self, t: Any) -> Any:
+        """I(X;T) of a deterministic layer's activations ``t`` computed from ``t`` alone
+        where the estimator defines it so without X (Kolchinsky-Tracey: H(T+Z) - H(Z)),
+        else None. Count-based estimators read I(X;T) = H(T) off their own counting (see
+        :func:`mibench.measures.plane_coordinates`)."""
+        return None
 
     def target(self, task: Any) -> float | None:
         """The exact value (bits) this estimator's I(X;Y) is scored against on ``task``:

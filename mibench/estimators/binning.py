@@ -206,6 +206,21 @@ class Binned(CountBased):
     def ceiling_is_bound(self) -> bool:  # type: ignore[override]
         return self.inner.ceiling_is_bound
 
+    @property
+    def discrete(self) -> DiscreteEstimator:
+        return self.inner
+
+    @property
+    def bin_count(self) -> int | None:
+        return None if self._params["rule"] == "width" else self._params["bins"]
+
+    def _codes(self, t: torch.Tensor, name: str) -> torch.Tensor:
+        """The codes the discrete estimator counts: integer input as it is, whole-number
+        floats as codes, other floats binned (no warning: the estimate already gave it)."""
+        if not t.is_floating_point():
+            return t
+        return self._whole_number_codes(t, name) if _whole_numbers(t) else self._bin(t, name, warn=False)
+
     def ceiling(self, n: int) -> float:
         return self.inner.ceiling(n)
 

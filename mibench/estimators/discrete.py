@@ -31,6 +31,15 @@ class CountBased(BaseEstimator):
     (the discrete estimators, and binning in front of them)."""
 
     uses_distances = False  # codes are counted, never subtracted
+    count_based = True
+
+    def codes(self, x: Any, name: str = "x") -> torch.Tensor:
+        """The integer codes ``(b, n, d)`` this estimator counts for ``x`` (bits follow
+        from their pattern counts): see :meth:`_codes`."""
+        return self._codes(prepare((x,), (name,)).variables[0], name)
+
+    def _codes(self, t: torch.Tensor, name: str) -> torch.Tensor:
+        return t
 
     def _subset_entropies(self, prepared: Prepared, names: list[str], subsets: Sequence[Subset]) -> dict[Subset, torch.Tensor]:
         """Joint entropy (bits, ``(b,)``) of each subset of the variables."""
@@ -55,6 +64,11 @@ class DiscreteEstimator(CountBased):
     #: True when the estimator takes a support size ``K``: an int (every variable has
     #: K possible symbols; a joint of m variables has K**m) or one int per variable.
     takes_support: ClassVar[bool] = False
+    inputs = "codes"
+
+    @property
+    def discrete(self) -> "DiscreteEstimator":
+        return self
 
     def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
         """Entropy in bits of each batch element, ``(b,)`` float64.

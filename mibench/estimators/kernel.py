@@ -53,6 +53,8 @@ class KDE(ContinuousEstimator):
     params = {"leave_one_out": True}
     summary = "Gaussian kernel density, Scott's rule bandwidth, leave-one-out resubstitution"
     reference = "Scott (1992) Multivariate Density Estimation; GIB paper's KDE check"
+    known_failures = {"units in bits": "Scott's-rule bandwidth smooths a strong dependence away: 1.40 of 1.68 bits at "
+                                       "N = 2000 (in bits all the same; the map shows where it is biased)"}
 
     def check_params(self, n_variables: int) -> None:
         check_bool("leave_one_out", self._params["leave_one_out"], owner=self.name)
@@ -96,6 +98,10 @@ class KolchinskyTracey(ContinuousEstimator):
         """I(T+Z; Y) and the plug-in entropy of the labels Y, which the bounds cannot
         exceed (bits); no H(T) side is returned (T + Z is continuous)."""
         return self.mutual_information(x, y), None, PlugIn().entropy(y)
+
+    def layer_information(self, t: Any) -> Any:
+        """I(X; T+Z) = H(T+Z) - H(Z) of a deterministic layer T = f(X) (bits)."""
+        return self.entropy(t) - self.noise_entropy_bits(t.shape[-1] if t.ndim > 1 else 1)
 
     def noise_entropy_bits(self, d: int) -> float:
         """H(Z) = d/2 log2(2 pi e sigma2)."""

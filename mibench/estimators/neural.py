@@ -57,6 +57,8 @@ def _mismatched(scores: torch.Tensor) -> torch.Tensor:
 class _VariationalBound(ContinuousEstimator):
     params = {"steps": 300, "batch_size": 128, "lr": 1e-3, "hidden": 64, "seed": 0}
     rejects_constant_columns = False
+    stochastic = True
+    estimates_entropy = False
 
     def check_params(self, n_variables: int) -> None:
         for key in ("steps", "batch_size", "hidden"):

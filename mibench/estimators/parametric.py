@@ -89,6 +89,7 @@ class GaussianCopula(ParametricGaussian):
     """Gaussian-copula MI (Ince et al. 2017), bits; MI and conditional MI only."""
 
     uses_distances = False  # ranks only: any rescaling of a variable leaves them as they are
+    estimates_entropy = False
     name = "gcmi"
     summary = "Gaussian copula MI: rank -> normal scores -> Gaussian MI (a lower bound)"
     reference = "Ince et al. (2017) Hum. Brain Mapp. 38:1541"

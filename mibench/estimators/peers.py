@@ -36,9 +36,7 @@ class PeerEstimator(BaseEstimator):
 
     library: ClassVar[str] = ""  # the module imported
     method: ClassVar[str] = ""  # the name after the prefix
-    inputs: ClassVar[str] = "continuous"  # "codes" or "continuous"
     units: ClassVar[str] = "bits"  # what the library returns before conversion
-    estimates_entropy: ClassVar[bool] = True
     max_dims: ClassVar[int | None] = None  # columns per variable the method handles
 
     @classmethod

@@ -31,8 +31,10 @@ import pandas as pd
 from mibench.map.plots import regime_heatmap
 from mibench.map.regimes import classify, frontiers
 from mibench.map.store import FILENAME, Store
-from mibench.map.suite import BUILTIN, TOLERANCES, Suite, SuiteError, load_suite
+from mibench.judging import REGIMES, Regime, Tolerances
+from mibench.map.suite import BUILTIN, Suite, SuiteError, load_suite, select
 
+NOT_RELIABLE = tuple(r for r in REGIMES if r is not Regime.RELIABLE)  # the board's share of each
 REFERENCE_N = 10_000  # the N at which the board reports how far each estimator reaches
 TIMING_N = 1024  # the N of the median time per estimate
 FORMATS = ("md", "html", "csv")
@@ -69,6 +71,45 @@ def read_results(results: str | Path, suite: str | None = None) -> tuple[pd.Data
     return cells, owner or "unknown"
 
 
+def gather(results: str | Path | None = None, suite: str | None = None, *, estimators: list[str] | None = None,
+           add: list[str] | None = None, out_dir: str | Path = "mibench-results", jobs: int = 1, progress: bool = True,
+           say: Any = lambda text: None) -> tuple[dict[str, Any], str, list[tuple[str, str]]]:
+    """The board, the suite's name and the estimators skipped, from a results directory
+    (``results``, written by ``mibench map``) or by running ``suite`` (default:
+    leaderboard) into ``out_dir``, resuming what is stored there. ``estimators``: rank
+    only these (ids or specs); ``add``: run these beside the suite's own."""
+    if results is None:
+        from mibench.map.run import run_map
+
+        chosen = select(load_suite(suite or "leaderboard"), estimators=estimators, add=add)
+        for note in chosen.notes:
+            say(f"note: {note}")
+        results = Path(out_dir) / chosen.name
+        run_map(chosen, results, jobs=jobs, progress=progress, say=say)
+        cells, name = read_results(results, chosen.name)
+        tolerances, skipped = chosen.tolerances, chosen.skipped
+    else:
+        if add:
+            raise LeaderboardError("--add runs estimators, --results only reads stored ones: leave out --results to "
+                                   "run the suite with them (or map them with `mibench map` first)")
+        cells, name = read_results(results, suite)
+        if estimators:
+            cells = _only(cells, estimators, results)
+        own = suite_for(name)
+        tolerances, skipped = (own.tolerances, own.skipped) if own is not None else (None, [])
+    return build(cells, tolerances), name, skipped
+
+
+def _only(cells: pd.DataFrame, estimators: list[str], results: str | Path) -> pd.DataFrame:
+    """The cells of these estimators (by id or spec); an estimator with no cells is refused."""
+    stored = list(dict.fromkeys(cells["estimator"]))
+    names = {spec: spec.split("(")[0].strip() for spec in stored}  # the id, without importing anyone's code
+    unknown = [e for e in estimators if e not in stored and e not in names.values()]
+    if unknown:
+        raise LeaderboardError(f"no cells of {unknown[0]!r} in {results}; it holds {', '.join(stored)}")
+    return cells[cells["estimator"].map(lambda spec: spec in estimators or names[spec] in estimators)]
+
+
 def suite_for(name: str) -> Suite | None:
     """The built-in suite of this name (its tolerances and skipped peers), or None."""
     if name not in BUILTIN:
@@ -83,12 +124,11 @@ def _nearest_n(ns: list[int], target: int) -> int:
     return min(ns, key=lambda n: abs(math.log2(n) - math.log2(target)))
 
 
-def build(cells: pd.DataFrame, tolerances: dict[str, float] | None = None) -> dict[str, Any]:
+def build(cells: pd.DataFrame, tolerances: Tolerances | dict[str, float] | None = None) -> dict[str, Any]:
     """The board from stored cells: ``overall`` (one row per estimator, sorted by rank),
     ``families`` (one row per estimator and family, ranked within each family),
     ``regimes`` and ``reference_n`` (the grid N nearest 10,000)."""
-    tol = {**TOLERANCES, **(tolerances or {})}
-    regimes = classify(cells, tol)
+    regimes = classify(cells, tolerances)
     points, _ = frontiers(regimes)
     ref_n = _nearest_n(sorted(int(n) for n in regimes["n"].unique()), REFERENCE_N)
     families = list(dict.fromkeys(cells["family"]))
@@ -98,7 +138,7 @@ def build(cells: pd.DataFrame, tolerances: dict[str, float] | None = None) -> di
     for (est, fam), g in grid.groupby(["estimator", "family"], sort=False):
         c = cells[(cells["estimator"] == est) & (cells["family"] == fam)]
         fam_rows.append({"estimator": est, "family": fam, "groups": len(g), "of": int(family_groups[fam]),
-                         "reliable": (g["regime"] == "reliable").sum() / family_groups[fam],
+                         "reliable": (g["regime"] == Regime.RELIABLE).sum() / family_groups[fam],
                          "median_abs_bias": _errors(c)["median_abs_bias"],
                          **_reach(points, est, fam, ref_n)})
     fam = pd.DataFrame(fam_rows)
@@ -121,14 +161,14 @@ def build(cells: pd.DataFrame, tolerances: dict[str, float] | None = None) -> di
         rows.append({
             "estimator": est,
             "score": float(mine["reliable"].mean()),
-            "reliable_groups": float(regime_share.get("reliable", 0.0)),
+            "reliable_groups": float(regime_share.get(Regime.RELIABLE, 0.0)),
             **{f"reliable[{f}]": float(mine.loc[mine["family"] == f, "reliable"].iloc[0])
                if (mine["family"] == f).any() else math.nan for f in families},
             **{f"reach[{f}]": mine.loc[mine["family"] == f, "reach"].iloc[0] if (mine["family"] == f).any() else ""
                for f in families},
             **_errors(c),
             "failure_rate": float((~c["ok"] | c["estimate"].isna()).mean()),
-            **{f"{r}": float(regime_share.get(r, 0.0)) for r in ("biased", "saturated", "unstable", "undefined")},
+            **{str(r): float(regime_share.get(r, 0.0)) for r in NOT_RELIABLE},
             "median_ms": float(at_ref["seconds"].median() * 1000) if len(at_ref) else math.nan,
             "cells": len(c),
             "families_run": len(mine),
@@ -188,13 +228,13 @@ def _num(v: float, digits: int = 3) -> str:
 def _overall_table(board: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     fams = board["family_names"]
     head = ["rank", "estimator", "score"] + [f"reliable: {f}" for f in fams] + [
-        "median abs bias", "RMSE", "median abs log2 ratio", "failed", "biased", "saturated", "unstable", "undefined",
+        "median abs bias", "RMSE", "median abs log2 ratio", "failed", *NOT_RELIABLE,
         f"ms at N={TIMING_N}", "cells", "not run on"]
     rows = []
     for r in board["overall"].to_dict("records"):
         rows.append([r["rank"], f"`{r['estimator']}`", _pct(r["score"])] + [_pct(r[f"reliable[{f}]"]) for f in fams] + [
             _num(r["median_abs_bias"]), _num(r["rmse"]), _num(r["median_abs_log2_ratio"]), _pct(r["failure_rate"]),
-            _pct(r["biased"]), _pct(r["saturated"]), _pct(r["unstable"]), _pct(r["undefined"]),
+            *(_pct(r[regime]) for regime in NOT_RELIABLE),
             _num(r["median_ms"], 1), str(r["cells"]), r["not_run_on"] or "-"])
     return head, rows
 

@@ -16,7 +16,8 @@ import pandas as pd
 
 from mibench import theory
 from mibench.map.regimes import RESOLUTION, frontiers
-from mibench.map.suite import Group, Suite
+from mibench.map.cells import Group
+from mibench.map.suite import Suite
 from mibench.tasks import get_task, parse_task
 
 MAX_ROUNDS = 8  # a 32-bit bracket needs 7 halvings to reach 0.25 bit
@@ -86,7 +87,7 @@ def theory_frontiers(suite: Suite, points: pd.DataFrame) -> pd.Series:
     (:data:`mibench.theory.SPREAD`) on families whose tasks have compact exact laws and a
     continuous difficulty (codebooks)."""
     out = pd.Series(math.nan, index=points.index, dtype=float)
-    if points.empty or suite.tolerances["rel_tol"]:
+    if points.empty or suite.tolerances.rel_tol:
         return out  # theory.frontier applies an absolute tolerance
     bases = {}
     for g in suite.groups:
@@ -101,7 +102,7 @@ def theory_frontiers(suite: Suite, points: pd.DataFrame) -> pd.Series:
         if laws is None or base.with_joint_entropy(1.0) is None or sum(len(v[0]) for v in laws.values()) > THEORY_MAX_TERMS:
             continue
         top = float(base.joint_entropy) if base.joint_entropy is not None else 0.0
-        out[i] = theory.frontier(p["estimator"], int(p["n"]), base.with_joint_entropy, (0.0, top), suite.tolerances["abs_tol"])
+        out[i] = theory.frontier(p["estimator"], int(p["n"]), base.with_joint_entropy, (0.0, top), suite.tolerances.abs_tol)
     return out
 
 

@@ -16,9 +16,11 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from mibench.map.regimes import REGIMES, frontier_axis  # noqa: E402
+from mibench.judging import REGIMES, Regime, Tolerances  # noqa: E402
+from mibench.map.regimes import frontier_axis  # noqa: E402
 
-COLOURS = {"reliable": "#3b9a57", "biased": "#f2a93b", "saturated": "#8e3b8f", "unstable": "#9aa5b1", "undefined": "#e6a3a3"}
+COLOURS = {Regime.RELIABLE: "#3b9a57", Regime.BIASED: "#f2a93b", Regime.UNSTABLE: "#9aa5b1", Regime.SATURATED: "#8e3b8f",
+           Regime.UNDEFINED: "#e6a3a3"}
 CAPPED = "#d9d9d9"  # not run: the suite caps this estimator's N or D
 
 
@@ -88,7 +90,7 @@ def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path,
                 ax.imshow(np.where(capped, 1.0, np.nan), origin="lower", aspect="auto", cmap=ListedColormap([CAPPED]),
                           interpolation="nearest")
         ax.imshow(cells, origin="lower", aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(REGIMES) - 0.5, interpolation="nearest")
-        flagged = panel[panel["at_ceiling"].astype(bool) & (panel["regime"] == "reliable")]
+        flagged = panel[panel["at_ceiling"].astype(bool) & (panel["regime"] == Regime.RELIABLE)]
         ax.plot([x_of[n] for n in flagged["n"]], [ds.index(int(d)) for d in flagged["d"]], "o", ms=2.5, color="white")
         if len(ns) * len(ds) <= 120:  # small grids: print the mean bias in each cell
             for row in panel.itertuples():
@@ -138,7 +140,8 @@ def _n_axis_position(bits: float, ns: list[int]) -> float:
     return i + (bits - logn[i]) / (logn[i + 1] - logn[i])
 
 
-def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: dict[str, float], path: Path) -> Path:
+def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: Tolerances | dict[str, float],
+                path: Path) -> Path:
     """Mean bias (bits) against N, one line per D with ±1 seed std shaded, per estimator
     (and bin count); thin dashes: the bias the estimate would have at its ceiling; dots:
     exact theory's expected bias where known. The green band is the tolerance."""
@@ -148,7 +151,8 @@ def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: di
     ds = sorted(int(d) for d in data["d"].unique())
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(ds)))
     handles: dict[str, Any] = {}
-    abs_tol = tolerances["abs_tol"]
+    tolerances = Tolerances.of(tolerances)
+    abs_tol = tolerances.abs_tol
     for ax, (spec, bins) in zip(axes, keys):
         panel = _select(data, spec, bins)
         ax.set_title(_title(spec, bins), fontsize=7.5)
@@ -181,7 +185,7 @@ def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: di
         extra.append(Line2D([], [], color="grey", lw=0, marker="x", label="exact theory"))
     fig.legend([handles[k] for k in order] + extra, order + [h.get_label() for h in extra], loc="outside lower center",
                ncol=min(6, max(1, len(order) + len(extra))), fontsize=7.5, frameon=False)
-    rel = tolerances.get("rel_tol", 0)
+    rel = tolerances.rel_tol
     note = f" (band: ±{abs_tol:g} bit" + (f"; rel_tol {rel:.0%} widens it for large truths)" if rel else ")")
     fig.suptitle(f"Bias of the mean estimate vs N: {family}{note}", fontsize=11)
     fig.savefig(path, dpi=110)

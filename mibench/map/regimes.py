@@ -1,27 +1,7 @@
 """Regimes and frontiers: pure functions of the cells table (:class:`mibench.map.cells.Cell`).
 
-The rules, in the order they are decided, per group of seeds of one (estimator,
-family, task, N), with bias = mean - truth, SE = std / sqrt(seeds) and the tolerance
-tol = max(abs_tol, rel_tol * |truth|) (rel_tol is off, 0, unless a suite sets it):
-
-1. ``undefined``: some seed gave NaN or an error (e.g. NSB without coincidences).
-2. ``saturated``: the mean sits within ``delta`` of the ceiling that applies and
-   |bias| > tol, whichever side of that ceiling the truth lies: the estimate is what
-   the sample size allows, not what the data say.
-3. ``reliable``: |bias| <= tol and the seed std <= tol.
-4. ``biased``: |bias| > tol and |bias| > 3 SE (significant).
-5. ``unstable``: otherwise: the spread exceeds tol while the bias is not significant.
-
-Every group also carries ``at_ceiling`` (mean within delta of the ceiling that
-applies), so an estimate that is right but sits at its ceiling stays visible.
-
-The ceiling that applies (``ceiling``, and ``ceiling_of`` naming it): the estimator's
-declared ceiling at N, c (its value when every row is distinct, e.g. log2 N for
-plug-in; ``ceiling_of = "N"``), except for count-based I(X;Y): once the richer side is
-exhausted (its own H estimate within delta of c: its rows all but distinct), the
-estimate equals the other side's own H estimate, so that is the ceiling
-(``"H(Y)"`` / ``"H(X)"``; ``"N"`` when both sides are exhausted). With class labels on
-one side only (Kolchinsky-Tracey) the ceiling is min(c, H(Y) of the labels).
+The regime of each group of seeds of one (estimator, family, task, N) is judged by
+:mod:`mibench.judging` (its rules, tolerances and the ceiling that applies).
 
 Frontier, per estimator x family x bins and N, on the family's difficulty axis (the
 joint entropy H(X,Y) where every task states one, else the truth I(X;Y)): ``max`` is
@@ -38,42 +18,23 @@ import math
 import numpy as np
 import pandas as pd
 
-from mibench.map.suite import TOLERANCES
+from mibench.judging import Regime, Tolerances, judge
 
-REGIMES = ("reliable", "biased", "saturated", "unstable", "undefined")
-GROUP_KEYS = ["estimator", "family", "task_id", "n", "d", "bins"]
+GROUP_KEYS = ["estimator", "family", "task_id", "n", "d", "bins"]  # one group of seeds, placed on the map
+#: One row of :func:`classify`: the group, what it is scored against, and its judgement.
+GROUP_COLUMNS = GROUP_KEYS + ["truth", "joint_entropy", "mean", "std", "bias", "seeds", "failed", "entropy_x", "entropy_y",
+                              "ceiling", "ceiling_of", "at_ceiling", "regime"]
+FRONTIER_KEY = ["estimator", "family", "bins", "n"]  # one frontier point: see :func:`frontiers`
 RESOLUTION = 0.25  # bits: a frontier located at least this finely is "located"
 MIN_LAW_POINTS = 3  # located N needed before a frontier law is claimed
-RULES_TEXT = (
-    "A group of seeds (one estimator, task and N) is, in this order: **undefined** if a seed failed or gave NaN; "
-    "**saturated** if its mean sits within delta = {delta:g} bit of the ceiling that applies (the estimator's value "
-    "when every row is distinct, e.g. log2 N for plug-in, or, for I(X;Y) once one side's rows are all distinct, the "
-    "estimator's own H of the other side, e.g. H(Y) of the labels) while |bias| exceeds the tolerance; **reliable** if "
-    "|bias| and the seed std are both within the tolerance; **biased** if |bias| exceeds the tolerance and 3 standard "
-    "errors; **unstable** otherwise (the spread exceeds the tolerance, the bias is not significant). Tolerance: "
-    "{tolerance}. A group at its ceiling but within tolerance stays reliable and is flagged `at_ceiling`."
-)
 
 
-def tolerance_text(tol: dict[str, float]) -> str:
-    if tol["rel_tol"]:
-        return f"{tol['abs_tol']:g} bit or {tol['rel_tol']:.0%} of the truth, whichever is larger"
-    return f"{tol['abs_tol']:g} bit"
-
-
-def rules_text(tolerances: dict[str, float] | None = None) -> str:
-    """The regime rules in plain words, with the tolerances in force."""
-    tol = {**TOLERANCES, **(tolerances or {})}
-    return RULES_TEXT.format(delta=tol["delta"], tolerance=tolerance_text(tol))
-
-
-def classify(cells: pd.DataFrame, tolerances: dict[str, float] | None = None) -> pd.DataFrame:
-    """One row per group: mean, std, bias, the ceiling that applies, at_ceiling, regime."""
-    tol = {**TOLERANCES, **(tolerances or {})}
-    columns = GROUP_KEYS + ["truth", "joint_entropy", "mean", "std", "bias", "seeds", "failed", "entropy_x", "entropy_y",
-                            "ceiling", "ceiling_of", "at_ceiling", "regime"]
+def classify(cells: pd.DataFrame, tolerances: Tolerances | dict[str, float] | None = None) -> pd.DataFrame:
+    """One row per group (:data:`GROUP_COLUMNS`): mean, std, bias, the ceiling that
+    applies, at_ceiling and the regime, judged by :func:`mibench.judging.judge`."""
+    tol = Tolerances.of(tolerances)
     if cells.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=GROUP_COLUMNS)
     frame = cells.assign(bad=~cells["ok"] | cells["estimate"].isna(),
                          **{c: cells[c].astype(float) for c in ("ceiling", "entropy_x", "entropy_y")})
     grouped = frame.groupby(GROUP_KEYS, sort=True, dropna=False)  # bins and d are absent where they do not apply
@@ -88,41 +49,11 @@ def classify(cells: pd.DataFrame, tolerances: dict[str, float] | None = None) ->
         entropy_y=("entropy_y", "mean"),
         declared=("ceiling", "mean"),
     ).reset_index()
-    out["bias"] = out["mean"] - out["truth"]
-    applied = [applicable_ceiling(c, hx, hy, tol["delta"]) for c, hx, hy in zip(out["declared"], out["entropy_x"], out["entropy_y"])]
-    out["ceiling"] = [a[0] for a in applied]
-    out["ceiling_of"] = [a[1] for a in applied]
-    out["at_ceiling"] = (out["mean"] - out["ceiling"]).abs() <= tol["delta"]
-    out["regime"] = [regime(r.failed, r.mean, r.bias, r.std, r.seeds, r.truth, r.at_ceiling, tol) for r in out.itertuples()]
-    return out[columns]
-
-
-def applicable_ceiling(declared: float, h_x: float, h_y: float, delta: float) -> tuple[float, str | None]:
-    """(ceiling, what it is) for a group: see the module notes. NaN inputs mean unknown."""
-    if math.isnan(h_x) and math.isnan(h_y):
-        return declared, ("N" if math.isfinite(declared) else None)
-    if math.isnan(h_x) or math.isnan(h_y):  # a label side only: the estimate cannot exceed its entropy
-        side, of = (h_y, "H(Y)") if math.isnan(h_x) else (h_x, "H(X)")
-        return (side, of) if not side >= declared else (declared, "N")
-    richer, poorer, of = (h_x, h_y, "H(Y)") if h_x >= h_y else (h_y, h_x, "H(X)")
-    if math.isfinite(declared) and richer >= declared - delta and poorer < declared - delta:
-        return poorer, of
-    return declared, ("N" if math.isfinite(declared) else None)
-
-
-def regime(failed: int, mean: float, bias: float, std: float, seeds: int, truth: float, at_ceiling: bool,
-           tol: dict[str, float]) -> str:
-    """The regime of one group, by the rules in the module notes."""
-    if failed > 0 or not math.isfinite(mean):
-        return "undefined"
-    allowed = max(tol["abs_tol"], tol["rel_tol"] * abs(truth))
-    if at_ceiling and abs(bias) > allowed:
-        return "saturated"
-    if abs(bias) <= allowed and std <= allowed:
-        return "reliable"
-    if abs(bias) > allowed and abs(bias) > 3 * std / math.sqrt(seeds):
-        return "biased"
-    return "unstable"
+    judged = [judge(mean=r.mean, std=r.std, seeds=r.seeds, failed=r.failed, truth=r.truth, declared=r.declared,
+                    entropy_x=r.entropy_x, entropy_y=r.entropy_y, tol=tol) for r in out.itertuples()]
+    for column in ("bias", "ceiling", "ceiling_of", "at_ceiling", "regime"):
+        out[column] = [getattr(j, column) for j in judged]
+    return out[GROUP_COLUMNS]
 
 
 def frontier_axis(groups: pd.DataFrame) -> tuple[str, str]:
@@ -133,7 +64,7 @@ def frontier_axis(groups: pd.DataFrame) -> tuple[str, str]:
 
 def frontier_point(g: pd.DataFrame, column: str) -> tuple[float, float, str]:
     """(max, upper, status) along ``column`` for the groups of one estimator x family x N."""
-    per_value = (g["regime"] == "reliable").groupby(g[column].astype(float)).all()  # ties must all be reliable
+    per_value = (g["regime"] == Regime.RELIABLE).groupby(g[column].astype(float)).all()  # ties must all be reliable
     reliable = per_value.to_numpy()
     if reliable.all():
         return float(per_value.index[-1]), math.nan, "beyond grid"
@@ -147,7 +78,7 @@ def frontier_point(g: pd.DataFrame, column: str) -> tuple[float, float, str]:
 def frontiers(regimes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-N frontier points, and per estimator x family x bins the law they support."""
     points = []
-    for (est, fam, bins, n), g in regimes.groupby(["estimator", "family", "bins", "n"], sort=True, dropna=False):
+    for (est, fam, bins, n), g in regimes.groupby(FRONTIER_KEY, sort=True, dropna=False):
         column, axis = frontier_axis(g)
         top, upper, status = frontier_point(g, column)
         grid = g[g["d"].notna()]

@@ -1,108 +1,29 @@
-"""The main job: run a suite, locate its frontiers, and write its regime maps.
+"""The main job's outputs: what a suite's cells say, as tables, figures and a summary.
 
-Outputs in the suite's results directory: ``results.sqlite`` (every cell), ``cells.csv``,
-``regimes.csv``, ``frontiers.csv`` (per estimator, family and N: where reliability
-ends, how finely that is known, and where exact theory puts it), ``frontier_laws.csv``,
-one heatmap and one bias-curve PNG per task family, and ``summary.md``.
+Written into the suite's results directory (beside ``results.sqlite``, every cell):
+``cells.csv``, ``regimes.csv``, ``frontiers.csv`` (per estimator, family and N: where
+reliability ends, how finely that is known, and where exact theory puts it),
+``frontier_laws.csv``, one heatmap and one bias-curve PNG per task family, and
+``summary.md``. :mod:`mibench.map.run` runs the suite and calls :func:`write_outputs`.
 """
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
-from mibench.map.cells import COLUMNS, KEY
-from mibench.map.locate import MAX_ROUNDS, probe_groups, resolution_note, theory_biases, theory_frontiers
+from mibench.judging import REGIMES, Regime, rules_text
+from mibench.map.locate import resolution_note, theory_biases, theory_frontiers
 from mibench.map.plots import bias_curves, regime_heatmap
-from mibench.map.regimes import REGIMES, classify, describe_law, frontiers, rules_text
-from mibench.map.store import Store
-from mibench.map.suite import Group, Suite, cell_count, load_suite
-from mibench.map.sweep import WorkerPool, run_sweep
+from mibench.map.regimes import classify, describe_law, frontiers
+from mibench.map.suite import Suite
+from mibench.map.sweep import WorkerPool
 from mibench.tasks import TASKS
 
 OUTPUT_GLOBS = ("map_*.png", "bias_*.png", "*.csv", "summary.md")  # what write_outputs owns in a results directory
-
-
-def run_map(
-    suite: str | Suite = "default",
-    out: str | Path = "mibench-results",
-    *,
-    jobs: int = 1,
-    client: Any = None,
-    fresh: bool = False,
-    progress: bool = True,
-    say: Callable[[str], None] = lambda text: None,
-    outputs: str | Path | None = None,
-) -> dict[str, Any]:
-    """Sweep ``suite`` into the results directory ``out`` (resuming what is there; a
-    directory holds one suite), locate its frontiers between grid points, and write every
-    output there (or in ``outputs``, e.g. for a subset of the suite). ``say`` receives
-    one-line progress notes (what is being rendered)."""
-    suite = load_suite(suite) if isinstance(suite, str) else suite
-    store = Store(out, fresh=fresh, suite=suite.name)
-    with WorkerPool(jobs) as workers:  # started on first use, warm for every round and the figures
-        pool = workers if jobs > 1 and client is None else None
-        try:
-            cells, stats = sweep_and_locate(suite, store, jobs=jobs, client=client, progress=progress, workers=pool)
-        finally:
-            store.close()
-        folder = Path(out if outputs is None else outputs)
-        folder.mkdir(parents=True, exist_ok=True)
-        say(f"rendering {2 * cells['family'].nunique() if not cells.empty else 0} figures and summary.md in {folder}")
-        return {**stats, **write_outputs(suite, cells, folder, stats, workers=pool)}
-
-
-def sweep_and_locate(suite: Suite, store: Store, *, jobs: int = 1, client: Any = None,
-                     progress: bool = True, workers: WorkerPool | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Sweep the suite's groups into ``store``, then place cells between grid points
-    until every frontier is located (or cannot be narrowed); the suite's cells and the
-    run's statistics (``probe_cells``: how many were placed off the grid)."""
-    stats = run_sweep(suite, store, jobs=jobs, client=client, progress=progress, workers=workers)
-    probes: list[Group] = []
-    regimes = classify(suite_cells(suite.groups, store), suite.tolerances)
-    moved = regimes  # the groups whose frontiers may have moved since the last round
-    for round_ in range(1, MAX_ROUNDS + 1):
-        new = [g for g in probe_groups(suite, moved, suite.groups + probes) if g not in probes]
-        if not new:
-            break
-        probes += new
-        more = run_sweep(suite, store, jobs=jobs, client=client, progress=progress, groups=new,
-                         label=f"locating frontiers ({round_})", workers=workers)
-        stats = _add_stats(stats, more)
-        # only the new groups need classifying, and only their frontiers (estimator, family,
-        # bins, N) can move: the others would propose the probes already run
-        regimes = pd.concat([regimes, classify(suite_cells(new, store), suite.tolerances)], ignore_index=True)
-        touched = pd.MultiIndex.from_frame(pd.DataFrame([(g.estimator, g.family, g.bins, g.n) for g in new],
-                                                        columns=FRONTIER_KEYS).astype({"bins": "Int64"}))
-        moved = regimes[pd.MultiIndex.from_frame(regimes[FRONTIER_KEYS].astype({"bins": "Int64"})).isin(touched)]
-    stats["probe_cells"] = cell_count(probes)
-    return suite_cells(suite.groups + probes, store), stats
-
-
-FRONTIER_KEYS = ["estimator", "family", "bins", "n"]  # one frontier point: see regimes.frontiers
-
-
-def _add_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    out = dict(a)
-    for key in ("cells_total", "cells_run", "cells_skipped", "errors", "seconds"):
-        out[key] = a[key] + b[key]
-    out["seconds_by_estimator"] = Counter(a["seconds_by_estimator"]) + Counter(b["seconds_by_estimator"])
-    return out
-
-
-def suite_cells(groups: list[Group], store: Store) -> pd.DataFrame:
-    """The stored cells of these groups, placed on this suite's map: ``family``, ``d``
-    and ``bins`` come from the groups, whatever run first wrote the cell."""
-    placement = pd.DataFrame(
-        [(*key, g.family, g.d, g.bins) for g in groups for key in g.keys()],
-        columns=[*KEY, "family", "d", "bins"],
-    ).astype({"bins": "Int64", "d": "Int64"})
-    cells = store.cells().drop(columns=["family", "d", "bins"])
-    return placement.merge(cells, on=list(KEY), how="inner")[list(COLUMNS)]
 
 
 def _slug(text: str) -> str:
@@ -241,9 +162,9 @@ def _estimator_line(law: dict, regimes: pd.DataFrame, points: pd.DataFrame) -> s
     theory_margin = (pd.Series([math.log2(n) for n in theory["n"]], index=theory.index) - theory["theory"]).median() \
         if "theory" in theory and theory["theory"].notna().any() else math.nan
     theory_text = f"log2 N - H(X,Y) >= {theory_margin:.2f}" if math.isfinite(theory_margin) else "-"
-    undefined = mine[mine["regime"] == "undefined"]
+    undefined = mine[mine["regime"] == Regime.UNDEFINED]
     why = ""
     if len(undefined):
         why = f" (N <= {int(undefined['n'].max())})" if undefined["n"].max() < mine["n"].max() else ""
     return (f"| `{_with_bins(law['estimator'], law['bins'])}` | {law['family']} | {describe_law(law)} | {theory_text} | "
-            f"{(mine['regime'] == 'saturated').mean():.0%} | {(mine['regime'] == 'undefined').mean():.0%}{why} |")
+            f"{(mine['regime'] == Regime.SATURATED).mean():.0%} | {(mine['regime'] == Regime.UNDEFINED).mean():.0%}{why} |")

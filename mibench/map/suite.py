@@ -22,9 +22,9 @@ from typing import Any
 
 from mibench._validate import range_problem
 from mibench.estimators.binning import RULES, Binned
-from mibench.estimators.discrete import DiscreteEstimator
-from mibench.estimators.peers import PeerEstimator
 from mibench.interface import Estimator
+from mibench.judging import TOLERANCE_KEYS, TOLERANCES, Tolerances, tolerance_problems
+from mibench.map.cells import Group
 from mibench.registry import parse_spec
 from mibench.tasks import TASKS, get_task
 
@@ -34,10 +34,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TOP_KEYS = ("name", "description", "seeds", "n", "d", "bins", "binning", "device", "tolerances", "estimators", "tasks")
-#: Regime tolerances (bits): the bias (and the seed spread) allowed, an optional share of
-#: the truth allowed on top (off), and how near the ceiling counts as at it.
-TOLERANCES = {"abs_tol": 0.1, "rel_tol": 0.0, "delta": 0.1}
-_TOLERANCE_RANGES = {"abs_tol": {"lo": 0, "open_lo": True}, "rel_tol": {"lo": 0}, "delta": {"lo": 0}}
 TASK_KEYS = ("name", "family", "d_label", "params", "binning")
 ESTIMATOR_KEYS = ("spec", "max_n", "max_d")  # the limits keep O(n^2)/O(n^3) estimators affordable
 BINNING_KEYS = ("rule", "range", "width")
@@ -48,39 +44,8 @@ MAX_SEEDS = 10_000
 MAX_CELLS = 10_000_000  # the default suite has about 44,000
 
 
-def tolerance_problems(tolerances: dict) -> list[tuple[str, str]]:
-    """(key, what is wrong) for each unknown key or out-of-range value of a tolerances table."""
-    problems = []
-    for key, value in tolerances.items():
-        if key not in _TOLERANCE_RANGES:
-            problems.append((key, f"unknown key; valid keys: {', '.join(TOLERANCES)}"))
-        elif problem := range_problem(value, **_TOLERANCE_RANGES[key]):
-            problems.append((key, problem))
-    return problems
-
-
 class SuiteError(ValueError):
     """A malformed suite; the message names the file and the key."""
-
-
-@dataclass(frozen=True)
-class Group:
-    """All seeds of one (estimator, task, N): one batched estimator call. ``bins`` is
-    the bin count of a binned estimator (also in its spec), None when it does not bin."""
-
-    estimator: str
-    family: str
-    task_name: str
-    task_params: tuple[tuple[str, Any], ...]
-    task_id: str
-    n: int
-    d: int
-    bins: int | None
-    seeds: tuple[int, ...]
-
-    def keys(self) -> list[tuple[str, str, int, int]]:
-        """The cell keys (:data:`mibench.map.cells.KEY`) of the group's seeds."""
-        return [(self.estimator, self.task_id, self.n, s) for s in self.seeds]
 
 
 @dataclass
@@ -103,7 +68,7 @@ class Suite:
     bins: tuple[int, ...]
     binning: dict[str, Any]
     device: str
-    tolerances: dict[str, float]
+    tolerances: Tolerances
     estimators: list[Estimator]
     tasks: list[TaskEntry]
     limits: list[tuple[float, float]] = field(default_factory=list)  # (max_n, max_d) per estimator
@@ -252,10 +217,10 @@ def load_suite(name_or_path: str = "default") -> Suite:
     tol_raw = raw.get("tolerances", {})
     if not isinstance(tol_raw, dict):
         raise fail("tolerances", "must be a table")
-    unknown_keys(tol_raw, tuple(TOLERANCES), "tolerances.")
-    tolerances = {**TOLERANCES, **tol_raw}
-    for key, problem in tolerance_problems(tolerances):
+    unknown_keys(tol_raw, TOLERANCE_KEYS, "tolerances.")
+    for key, problem in tolerance_problems({**TOLERANCES.as_dict(), **tol_raw}):
         raise fail(f"tolerances.{key}", problem)
+    tolerances = Tolerances(**tol_raw)
 
     estimators = []
     limits: list[tuple[float, float]] = []
@@ -326,7 +291,7 @@ def drop_missing(estimators: list[Estimator], limits: list[tuple[float, float]]
     another library's adapter whose package is absent or broken is skipped, not fatal."""
     kept, kept_limits, skipped = [], [], []
     for est, limit in zip(estimators, limits):
-        why = est.missing() if isinstance(est, PeerEstimator) else None
+        why = est.missing()
         if why:
             skipped.append((est.spec, why))
         else:
@@ -355,19 +320,17 @@ def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, b: int) -> 
     task knows the quantity the estimator targets is checked per task (``target``).
     """
     continuous = task_cls.continuous
-    if isinstance(est, PeerEstimator) and est.inputs == "codes":  # another library's discrete estimator
-        return None if continuous else est
-    if isinstance(est, Binned):
-        if not continuous:
-            return None
-        return Binned(**{**est.get_params(), "bins": b})
-    if isinstance(est, DiscreteEstimator):
+    if est.inputs == "codes":  # a discrete estimator: ours binned on continuous tasks, another library's not at all
         if not continuous:
             return est
+        if est.discrete is None:
+            return None
         binning = {k: resolve(v, 0, b) for k, v in entry.binning.items()}
         if binning["rule"] in ("uniform", "fixed", "quantile"):
             binning["bins"] = b
         return Binned(discrete=est, **binning)
+    if est.count_based:  # binned(...): at this bin count, on continuous tasks only
+        return type(est)(**{**est.get_params(), "bins": b}) if continuous else None
     if not continuous or task_cls.binned_truth or (est.needs_label_y and not task_cls.label_y):
         return None
     if est.needs_continuous_values and task_cls.discrete_values:
@@ -375,17 +338,10 @@ def _estimator_for(est: Estimator, entry: TaskEntry, task_cls: type, b: int) -> 
     return est
 
 
-def bins_of(est: Estimator) -> int | None:
-    """The bin count a configured estimator uses, None when it does not bin by count."""
-    if isinstance(est, Binned) and est.get_params()["rule"] != "width":
-        return est.get_params()["bins"]
-    return None
-
-
 def _bin_counts(suite: Suite, cls: type, est: Estimator) -> tuple[int, ...]:
     """The bins grid where binning applies; one count where any binning gives the same
     codes (a task whose values are a few codes); (0,) where nothing is binned."""
-    if not (cls.continuous and isinstance(est, (Binned, DiscreteEstimator))):
+    if not (cls.continuous and est.count_based):
         return (0,)
     return suite.bins[:1] if cls.discrete_values else suite.bins
 
@@ -420,7 +376,7 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
                         except ValueError as exc:
                             raise fail(f"tasks[{i}]", str(exc)) from None
                         group = Group(configured.spec, entry.family, entry.name, tuple(sorted(params.items())),
-                                      task.id, n, d, bins_of(configured), suite.seeds)
+                                      task.id, n, d, configured.bin_count, suite.seeds)
                         key = (group.estimator, group.task_id, group.n)
                         if key in groups:  # e.g. two D that make the same task, or binned forms that coincide
                             if groups[key].d != d:
@@ -440,19 +396,23 @@ def _note_duplicate(suite: Suite, family: str, kept: int, dropped: int, task_id:
         suite.notes.append(note)
 
 
-def subset(suite: Suite, estimators: list[str] | None = None, families: list[str] | None = None) -> Suite:
-    """The suite cut down to some of its estimators (by id or spec) and task families,
-    expanded again; unknown names are refused, listing the suite's own."""
-    if not estimators and not families:
+def select(suite: Suite, estimators: list[str] | None = None, families: list[str] | None = None,
+           add: list[str] | None = None) -> Suite:
+    """The suite with other estimators or fewer families, expanded again. ``estimators``:
+    only these (ids or specs); ``add``: these beside the suite's own. The suite's own
+    keep their limits; any other spec (e.g. ``mypkg.module:MyEstimator``) runs on the
+    suite's whole grid of tasks, N and D. ``families``: only these task families
+    (unknown ones are refused, listing the suite's). Peers whose library is absent are
+    skipped with a note, as when the suite loads."""
+    if not estimators and not families and not add:
         return suite
-    chosen = list(zip(suite.estimators, suite.limits))
-    if estimators:
-        known = {e.name for e in suite.estimators} | {e.spec for e in suite.estimators}
-        unknown = [e for e in estimators if e not in known]
-        if unknown:
-            raise SuiteError(f"{suite.path}: no estimator {unknown[0]!r} in suite {suite.name!r}; "
-                             f"it has {', '.join(e.spec for e in suite.estimators)}")
-        chosen = [(e, lim) for e, lim in chosen if e.name in estimators or e.spec in estimators]
+    own = {key: (e, lim) for e, lim in zip(suite.estimators, suite.limits) for key in (e.name, e.spec)}
+    specs = list(estimators) if estimators else [e.spec for e in suite.estimators]
+    specs += [s for s in add or [] if s not in specs]
+    chosen = [own.get(s) or (parse_spec(s), (math.inf, math.inf)) for s in specs]
+    kept, limits, skipped = drop_missing([e for e, _ in chosen], [lim for _, lim in chosen])
+    if not kept:
+        raise SuiteError(f"none of the estimators can run here: {'; '.join(f'{s}: {why}' for s, why in skipped)}")
     tasks = suite.tasks
     if families:
         unknown = [f for f in families if f not in {t.family for t in tasks}]
@@ -460,26 +420,9 @@ def subset(suite: Suite, estimators: list[str] | None = None, families: list[str
             raise SuiteError(f"{suite.path}: no family {unknown[0]!r} in suite {suite.name!r}; "
                              f"it has {', '.join(t.family for t in tasks)}")
         tasks = [t for t in tasks if t.family in families]
-    cut = replace(suite, estimators=[e for e, _ in chosen], limits=[lim for _, lim in chosen], tasks=tasks, groups=[],
-                  notes=[note for note in suite.notes if note.startswith("skipped ")])
-
-    def fail(key: str, why: str) -> SuiteError:
-        return SuiteError(f"{suite.path}: {key}: {why}")
-
-    cut.groups = _expand(cut, fail)
-    return cut
-
-
-def with_estimators(suite: Suite, specs: list[str]) -> Suite:
-    """The suite with these estimators: the suite's own among them (by id or spec) keep
-    their limits; any other spec (e.g. ``mypkg.module:MyEstimator``) runs on the
-    suite's whole grid of tasks, N and D."""
-    own = {key: (e, lim) for e, lim in zip(suite.estimators, suite.limits) for key in (e.name, e.spec)}
-    chosen = [own.get(s) or (parse_spec(s), (math.inf, math.inf)) for s in specs]
-    estimators, limits, skipped = drop_missing([e for e, _ in chosen], [lim for _, lim in chosen])
-    if not estimators:
-        raise SuiteError(f"none of the estimators can run here: {'; '.join(f'{s}: {why}' for s, why in skipped)}")
-    cut = replace(suite, estimators=estimators, limits=limits, groups=[], skipped=skipped,
+    if not estimators:  # the suite's own estimators stay: so do its notes on those it skipped
+        skipped = suite.skipped + skipped
+    cut = replace(suite, estimators=kept, limits=limits, tasks=tasks, groups=[], skipped=skipped,
                   notes=[f"skipped {spec}: {why}" for spec, why in skipped])
 
     def fail(key: str, why: str) -> SuiteError:
@@ -487,8 +430,3 @@ def with_estimators(suite: Suite, specs: list[str]) -> Suite:
 
     cut.groups = _expand(cut, fail)
     return cut
-
-
-def cell_count(groups: list[Group]) -> int:
-    return sum(len(g.seeds) for g in groups)
-

@@ -9,7 +9,6 @@ run resumes; an estimator that raises becomes error rows, never a crash.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import math
 import multiprocessing
 import os
 import re
@@ -22,13 +21,11 @@ from collections import Counter, deque
 from dataclasses import replace
 from typing import Any, Callable
 
-import numpy as np
-
-from mibench._version import __version__
+from mibench.arrays import floats
 from mibench.core.memo import shared_work
-from mibench.map.cells import Cell
+from mibench.map.cells import Cell, Group, Target, cell_count
 from mibench.map.store import Store
-from mibench.map.suite import Group, Suite, cell_count
+from mibench.map.suite import Suite
 from mibench.registry import parse_spec
 from mibench.tasks import get_task
 
@@ -58,7 +55,7 @@ def run_bundle(bundle: tuple[Group, ...], device: str = "cpu") -> list[tuple[Gro
     first = bundle[0]
     task = get_task(first.task_name, **dict(first.task_params))
     estimators = [parse_spec(g.estimator) for g in bundle]
-    bases = [_base_row(g, task, e, device) for g, e in zip(bundle, estimators)]
+    targets = [Target.of(task, e, g.n) for g, e in zip(bundle, estimators)]
     per_call = max(1, _MAX_ELEMENTS // max(1, first.n * (task.dim_x + task.dim_y)))
     cells: list[list[Cell]] = [[] for _ in bundle]
     for start in range(0, len(first.seeds), per_call):
@@ -71,37 +68,11 @@ def run_bundle(bundle: tuple[Group, ...], device: str = "cpu") -> list[tuple[Gro
         share = (time.perf_counter() - t0) / len(bundle)
         with shared_work():
             for i, (group, estimator) in enumerate(zip(bundle, estimators)):
-                cells[i] += _run_seeds(group, task, estimator, seeds, device, bases[i], sample, share)
+                cells[i] += _run_seeds(group, task, estimator, seeds, device, targets[i], sample, share)
     return list(zip(bundle, cells))
 
 
-def _floats(values: Any, count: int) -> list[float | None]:
-    """Per-seed floats from a batched estimate (numpy or torch, any device); None -> Nones."""
-    if values is None:
-        return [None] * count
-    return [float(v) for v in np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1)]
-
-
-def declared_ceiling(estimator: Any, n: int) -> float | None:
-    """The estimator's ceiling (bits) at n samples, None where it declares none."""
-    try:
-        value = float(estimator.ceiling(n))
-    except (NotImplementedError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _base_row(group: Group, task: Any, estimator: Any, device: str) -> dict[str, Any]:
-    """The fields every cell of the group shares."""
-    return {
-        "estimator": group.estimator, "family": group.family, "task_id": group.task_id,
-        "task_params": dict(group.task_params), "n": group.n, "d": group.d, "bins": group.bins,
-        "truth": estimator.target(task), "joint_entropy": task.joint_entropy,
-        "ceiling": declared_ceiling(estimator, group.n), "device": device, "version": __version__,
-    }
-
-
-def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], device: str, base: dict,
+def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], device: str, target: Target,
                sample: tuple[Any, Any] | None = None, shared_seconds: float = 0.0) -> list[Cell]:
     t0 = time.perf_counter() - shared_seconds
     try:
@@ -117,19 +88,17 @@ def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], 
             xs, ys = torch.as_tensor(xs, device=device), torch.as_tensor(ys, device=device)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            values, h_x, h_y = (_floats(v, len(seeds)) for v in estimator.mutual_information_parts(xs, ys))
+            values, h_x, h_y = ([None] * len(seeds) if v is None else floats(v).tolist()
+                                for v in estimator.mutual_information_parts(xs, ys))
         note = "; ".join(sorted({str(w.message) for w in caught})) or None
         seconds = (time.perf_counter() - t0) / len(seeds)
-        return [
-            Cell(**base, seed=s, estimate=v, entropy_x=hx, entropy_y=hy, seconds=seconds, ok=True, error=None, warning=note)
-            for s, v, hx, hy in zip(seeds, values, h_x, h_y)
-        ]
+        return [group.cell(s, target, device=device, seconds=seconds, estimate=v, entropy_x=hx, entropy_y=hy, warning=note)
+                for s, v, hx, hy in zip(seeds, values, h_x, h_y)]
     except Exception as exc:  # noqa: BLE001 - a failing estimator is data, not a crash
         if len(seeds) > 1:  # isolate the failing seed(s)
-            return [row for s in seeds for row in _run_seeds(group, task, estimator, (s,), device, base)]
+            return [row for s in seeds for row in _run_seeds(group, task, estimator, (s,), device, target)]
         seconds = time.perf_counter() - t0
-        return [Cell(**base, seed=seeds[0], estimate=None, entropy_x=None, entropy_y=None, seconds=seconds, ok=False,
-                     error=f"{type(exc).__name__}: {exc}", warning=None)]
+        return [group.cell(seeds[0], target, device=device, seconds=seconds, error=f"{type(exc).__name__}: {exc}")]
 
 
 _OUTSIDE_CODE = ("mibench.estimators.peers", "mibench.estimators.command")
@@ -342,10 +311,9 @@ def _dead_worker_rows(unit: Group | tuple[Group, ...], device: str) -> Any:
 
 
 def _dead_group_rows(group: Group, device: str) -> list[Cell]:
-    base = _base_row(group, get_task(group.task_name, **dict(group.task_params)), parse_spec(group.estimator), device)
+    target = Target.of(get_task(group.task_name, **dict(group.task_params)), parse_spec(group.estimator), group.n)
     error = f"worker process died (out of memory or killed) on each of {_MAX_SOLO_DEATHS} attempts on its own"
-    return [Cell(**base, seed=s, estimate=None, entropy_x=None, entropy_y=None, seconds=0.0, ok=False, error=error, warning=None)
-            for s in group.seeds]
+    return [group.cell(s, target, device=device, seconds=0.0, error=error) for s in group.seeds]
 
 
 def _run_dask(todo: list[tuple[Group, ...]], device: str, client: Any, record: Callable) -> None:

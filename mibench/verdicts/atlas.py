@@ -32,18 +32,19 @@ import numpy as np
 import pandas as pd
 
 from mibench._version import __version__
-from mibench.estimators.discrete import CountBased, DiscreteEstimator
+from mibench.arrays import plain
+from mibench.judging import Regime
+from mibench.map.regimes import GROUP_COLUMNS
 from mibench.registry import parse_spec
 
 ATLAS_FILE = "atlas.csv.gz"
 PROVENANCE_FILE = "atlas.json"
-COLUMNS = ["estimator", "family", "task_id", "n", "d", "bins", "truth", "joint_entropy", "mean", "std", "bias", "seeds",
-           "entropy_x", "entropy_y", "ceiling", "ceiling_of", "regime"]
+#: The group columns (:data:`mibench.map.regimes.GROUP_COLUMNS`) a shipped map keeps.
+COLUMNS = [c for c in GROUP_COLUMNS if c not in ("failed", "at_ceiling")]
 MAX_OCTAVES = 1.0  # |log2 N - log2 N_cell| for a cell to count as near
 MAX_DIFFICULTY_GAP = 0.5  # bits of margin (count-based) or of I (others)
 NEAREST = 5  # cells shown and voted on
-SEVERITY = {"reliable": 0, "biased": 1, "unstable": 2, "saturated": 3, "undefined": 4}
-REGENERATE = "mibench map default --out maps && mibench atlas maps/default"
+REGENERATE = "mibench map default --out maps && mibench atlas maps/default --into-package"
 
 
 class AtlasError(ValueError):
@@ -55,7 +56,7 @@ class MapEvidence:
     """What the regime map says about an estimate: its verdict, the expected bias and the
     spread of one estimate's error about it, and the nearest cells (bits)."""
 
-    regime: str
+    regime: Regime
     reason: str
     expected_bias: float = math.nan
     spread: float = math.nan  # std of one estimate's error about expected_bias: the cells' biases and seeds
@@ -69,10 +70,8 @@ def estimator_key(spec: str | Any) -> tuple[str, str]:
     """(kind, key): ("counts", inner discrete spec) for count-based estimators, else
     ("spec", canonical spec)."""
     est = parse_spec(spec) if isinstance(spec, str) else spec
-    if isinstance(est, DiscreteEstimator):
-        return "counts", est.spec
-    if isinstance(est, CountBased):
-        return "counts", est.inner.spec  # binned(...): the discrete estimator behind the bins
+    if est.discrete is not None:  # binned(...) too: the discrete estimator behind the bins
+        return "counts", est.discrete.spec
     return "spec", est.spec
 
 
@@ -126,18 +125,18 @@ class Atlas:
         if kind == "counts":  # cells whose truth is the information of the codes (not of a density behind them)
             pool = pool[pool["joint_entropy"].notna()]
         if pool.empty:
-            return MapEvidence("unknown", f"the map has no cells for {key}: it was never mapped "
+            return MapEvidence(Regime.UNKNOWN, f"the map has no cells for {key}: it was never mapped "
                                           f"(map it with a suite of your own and pass maps=DIR)")
         octaves = (pool["log2n"] - math.log2(n)).abs()
         if not (octaves <= MAX_OCTAVES).any():
             lo, hi = int(pool["n"].min()), int(pool["n"].max())
             where = "below" if n < lo else "above"
-            return MapEvidence("unknown", f"N = {n} lies {where} every map cell for {key} (the map spans N = {lo} to {hi})")
+            return MapEvidence(Regime.UNKNOWN, f"N = {n} lies {where} every map cell for {key} (the map spans N = {lo} to {hi})")
         if kind == "counts":
             if entropies is None:
-                return MapEvidence("unknown", "the map scores I(X;Y); for H(X) alone it has no cells")
+                return MapEvidence(Regime.UNKNOWN, "the map scores I(X;Y); for H(X) alone it has no cells")
             if not all(math.isfinite(h) for h in entropies):
-                return MapEvidence("unknown", "the estimator gave no finite entropies on this sample, so no map "
+                return MapEvidence(Regime.UNKNOWN, "the estimator gave no finite entropies on this sample, so no map "
                                               "cell can be matched to it")
             h_x, h_y, h_xy = entropies
             gap = (pool["margin"] - (math.log2(n) - h_xy)).abs()
@@ -154,7 +153,7 @@ class Atlas:
             rank_extra = 0.0
         near = pool.assign(distance=gap + 0.5 * octaves + rank_extra)[(octaves <= MAX_OCTAVES) & (gap <= allowed)]
         if near.empty:
-            return MapEvidence("unknown", f"no map cell for {key} near N = {n} and {what}")
+            return MapEvidence(Regime.UNKNOWN, f"no map cell for {key} near N = {n} and {what}")
         near = near.nsmallest(NEAREST, "distance")
         return _vote(near, key)
 
@@ -167,7 +166,7 @@ def _vote(near: pd.DataFrame, key: str) -> MapEvidence:
     votes: dict[str, float] = {}
     for regime, w in zip(near["regime"], weights):
         votes[regime] = votes.get(regime, 0.0) + float(w)
-    regime = max(votes, key=lambda r: (round(votes[r], 9), SEVERITY.get(r, 5)))
+    regime = Regime(max(votes, key=lambda r: (round(votes[r], 9), Regime(r).severity)))
     finite = near["bias"].notna().to_numpy()  # undefined cells (failed seeds) have no bias to average
     bias = spread = math.nan
     if finite.any():
@@ -175,21 +174,13 @@ def _vote(near: pd.DataFrame, key: str) -> MapEvidence:
         bias = float(np.average(b, weights=w))
         spread = math.sqrt(float(np.average((b - bias) ** 2, weights=w)) + float(np.average(s**2, weights=w)))
     shown = ["family", "task_id", "estimator", "n", "d", "bins", "truth", "mean", "bias", "std", "regime", "distance"]
-    cells = [{k: _plain(v) for k, v in row.items()} for row in near[shown].to_dict("records")]
+    cells = [plain(row) for row in near[shown].to_dict("records")]
     share = votes[regime] / sum(votes.values())
     said = (f"their mean bias is {bias:+.3f} bits" if math.isfinite(bias)
             else "none has a bias: the estimator failed on some of their seeds")
     reason = (f"{len(near)} nearby map cell(s) of {key} ({', '.join(sorted(set(near['family'])))}) say {regime} "
               f"({share:.0%} of the weight); {said}")
     return MapEvidence(regime, reason, bias, spread, cells)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return None if not math.isfinite(float(value)) else float(value)
-    return value
 
 
 def _check_version(version: str | None, path: Path) -> None:
@@ -211,6 +202,11 @@ def map_provenance(path: Path) -> dict[str, Any]:
         meta = dict(db.execute("select key, value from meta").fetchall()) if "meta" in tables else {}
         versions = [r[0] for r in db.execute("select distinct version from cells")] if "cells" in tables else []
     return {"suite": meta.get("suite", path.name), "version": versions[0] if len(versions) == 1 else None}
+
+
+def package_data() -> Path:
+    """Where the shipped map lives in the installed package (what ``--into-package`` replaces)."""
+    return Path(__file__).resolve().parent / "data"
 
 
 def build_atlas(map_dir: str | Path, out: str | Path) -> dict[str, Any]:

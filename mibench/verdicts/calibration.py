@@ -4,7 +4,7 @@ map never saw, and the coverage of the 90 % intervals.
 A *case* is one estimator on one source of samples with an exact truth (a task, or a
 population dump subsampled with replacement) at one N. Its **measured class** is the
 regime its seeds earn against that truth by the map's own rules
-(:func:`mibench.map.regimes.regime`, with the ceiling that applies from the seeds' mean
+(:func:`mibench.judging.judge_seeds`, with the ceiling that applies from the seeds' mean
 H estimates): the truth is computed another way than the verdict, which sees one
 sample and no truth. ``held_out_atlas`` drops whole task families from the map, so the
 verdicts on those families are made without any cell of them.
@@ -18,9 +18,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from mibench.map.regimes import applicable_ceiling, regime
-from mibench.map.suite import TOLERANCES
-from mibench.map.sweep import declared_ceiling
+from mibench.judging import Regime, Tolerances, declared_ceiling, judge_seeds
 from mibench.registry import parse_spec
 from mibench.tasks import parse_task
 from mibench.verdicts.atlas import COLUMNS, Atlas
@@ -73,25 +71,16 @@ def dump_cases(dump: Any, estimator: str, ns: Iterable[int], snapshots: Iterable
     return out
 
 
-def measured_class(case: Case, seeds: int = 10, tolerances: dict[str, float] | None = None) -> dict[str, Any]:
+def measured_class(case: Case, seeds: int = 10, tolerances: Tolerances | dict[str, float] | None = None
+                   ) -> dict[str, Any]:
     """The regime a case's seeds earn against its truth (the map's rules)."""
-    tol = {**TOLERANCES, **(tolerances or {})}
     est = parse_spec(case.estimator)
     samples = [case.sample(case.n, s) for s in range(seeds)]
     xs, ys = np.stack([x for x, _ in samples]), np.stack([y for _, y in samples])
     values, h_x, h_y = _estimate(est, xs, ys)
-    mean, std = float(np.mean(values)), float(np.std(values, ddof=1))
-    declared = _declared(est, case.n)
-    ceiling, _ = applicable_ceiling(declared, float(np.mean(h_x)), float(np.mean(h_y)), tol["delta"])
-    at_ceiling = bool(abs(mean - ceiling) <= tol["delta"])
-    failed = int((~np.isfinite(values)).sum())
-    cls = regime(failed, mean, mean - case.truth, std, seeds, case.truth, at_ceiling, tol)
-    return {"mean": mean, "std": std, "bias": mean - case.truth, "measured": cls, "at_ceiling": at_ceiling}
-
-
-def _declared(est: Any, n: int) -> float:
-    value = declared_ceiling(est, n)
-    return math.nan if value is None else value
+    judged = judge_seeds(values, case.truth, declared_ceiling(est, case.n), h_x, h_y, tolerances)
+    return {"mean": judged.mean, "std": judged.std, "bias": judged.bias, "measured": judged.regime,
+            "at_ceiling": judged.at_ceiling}
 
 
 def agrees(verdict: str, measured: dict[str, Any]) -> bool:
@@ -99,13 +88,14 @@ def agrees(verdict: str, measured: dict[str, Any]) -> bool:
     and the seeds' mean sits at the ceiling that applies: where the truth lies at that
     ceiling as well (an injective layer's I(T;Y) = H(Y)), the map's rules call the group
     reliable-at-ceiling, and no single sample can tell the two apart."""
-    return verdict == measured["measured"] or (verdict == "saturated" and measured["at_ceiling"])
+    return verdict == measured["measured"] or (verdict == Regime.SATURATED and measured["at_ceiling"])
 
 
-def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: dict[str, float] | None = None) -> pd.DataFrame:
+def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: Tolerances | dict[str, float] | None = None
+             ) -> pd.DataFrame:
     """One row per case: the verdict on seed 0's sample, the measured class, whether they
     agree, and whether the 90 % interval holds the truth."""
-    tol = {**TOLERANCES, **(tolerances or {})}
+    tol = Tolerances.of(tolerances)
     rows = []
     for case in cases:
         measured = measured_class(case, seeds, tol)
@@ -116,7 +106,7 @@ def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: dict[
                      "truth": case.truth, **measured, "verdict": v.regime, "map": v.map.regime, "data": v.data.regime,
                      "expected_bias": v.expected_bias, "agree": agrees(v.regime, measured),
                      "covered": bool(lo <= case.truth <= hi) if math.isfinite(lo) else None,
-                     "gross_error": abs(measured["bias"]) > 3 * tol["abs_tol"]})
+                     "gross_error": abs(measured["bias"]) > 3 * tol.abs_tol})
     return pd.DataFrame(rows)
 
 
@@ -125,11 +115,11 @@ def agreement_table(results: pd.DataFrame) -> pd.DataFrame:
     on gross errors (|bias| > 3 tol: must be 0), interval coverage of the truth where the
     measured class is reliable or biased (the interval is about sampling, not saturation)."""
     def summary(g: pd.DataFrame) -> pd.Series:
-        known = g[g["verdict"] != "unknown"]
-        sampled = g[g["measured"].isin(["reliable", "biased", "unstable"]) & g["covered"].notna()]
-        return pd.Series({"cases": len(g), "unknown": (g["verdict"] == "unknown").mean(),
+        known = g[g["verdict"] != Regime.UNKNOWN]
+        sampled = g[g["measured"].isin([Regime.RELIABLE, Regime.BIASED, Regime.UNSTABLE]) & g["covered"].notna()]
+        return pd.Series({"cases": len(g), "unknown": (g["verdict"] == Regime.UNKNOWN).mean(),
                           "agreement": known["agree"].mean() if len(known) else math.nan,
-                          "reliable_on_gross_error": int(((g["verdict"] == "reliable") & g["gross_error"]).sum()),
+                          "reliable_on_gross_error": int(((g["verdict"] == Regime.RELIABLE) & g["gross_error"]).sum()),
                           "interval_coverage": sampled["covered"].astype(float).mean() if len(sampled) else math.nan})
 
     per_family = results.groupby("family").apply(summary, include_groups=False)

@@ -33,11 +33,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from mibench.arrays import floats
 from mibench.core.counting import codes_to_counts
-from mibench.estimators.discrete import CountBased
 from mibench.interface import UndefinedEstimateWarning
-from mibench.map.regimes import applicable_ceiling
-from mibench.map.sweep import declared_ceiling
+from mibench.judging import Regime, applicable_ceiling, declared_ceiling, describe_ceiling
 
 SPLITS = (2, 4, 8)
 DECAY_RANGE = (0.5, 2.0)  # the bias's decay exponent a read from the curve is held here
@@ -54,7 +53,7 @@ INTERVAL_Z = 1.645  # the 90 % normal quantile
 class DataEvidence:
     """The data-only diagnostics of one estimate (bits)."""
 
-    regime: str
+    regime: Regime
     reason: str
     n: int
     distinct: int | None = None  # distinct rows of X (of the codes a count-based estimator sees)
@@ -83,33 +82,13 @@ class DataEvidence:
         return asdict(self)
 
 
-def _floats(values: Any) -> np.ndarray:
-    if values is None:
-        return np.array([math.nan])
-    return np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1)
-
-
 def _estimate(est: Any, x: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(value, H(X), H(Y)) per batch element: I(X;Y) and its marginals, or H(X)."""
     if y is None:
-        return _floats(est.entropy(x)), _floats(None), _floats(None)
+        return floats(est.entropy(x)), floats(None), floats(None)
     value, h_x, h_y = est.mutual_information_parts(x, y)
-    return _floats(value), _floats(h_x), _floats(h_y)
-
-
-def _codes_of(est: Any, x: np.ndarray) -> np.ndarray | None:
-    """The integer codes a count-based estimator sees (after its binning), else None."""
-    if not isinstance(est, CountBased):
-        return None
-    from mibench.estimators.binning import Binned
-
-    t = torch.as_tensor(np.ascontiguousarray(x))
-    t = t[None] if t.ndim == 2 else t[None, :, None]
-    if isinstance(est, Binned) and t.is_floating_point():  # the codes Binned itself would count
-        from mibench.estimators.binning import _whole_numbers
-
-        return est._whole_number_codes(t, "x") if _whole_numbers(t) else est._bin(t, "x", warn=False)
-    return t
+    count = len(floats(value))
+    return floats(value), floats(h_x, count), floats(h_y, count)
 
 
 def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, delta: float, seed: int = 0) -> DataEvidence:
@@ -118,13 +97,13 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
     n = x.shape[0]
     value, h_x, h_y = _estimate(est, x, y)
     full = float(value[0])
-    evidence = DataEvidence(regime="reliable", reason="", n=n)
-    codes = _codes_of(est, x)
+    evidence = DataEvidence(regime=Regime.RELIABLE, reason="", n=n)
+    codes = est.codes(x)
     if codes is not None:
         counts = codes_to_counts(codes)
         evidence.distinct = int(counts.distinct()[0])
         evidence.coincidences = n - evidence.distinct
-        y_codes = None if y is None else _codes_of(est, y)
+        y_codes = None if y is None else est.codes(y, "y")
         joint = codes if y_codes is None else torch.cat([codes.to(torch.int64), y_codes.to(torch.int64)], dim=2)
         joint_counts = codes_to_counts(joint)
         singletons = int((joint_counts.values == 1).sum())
@@ -135,7 +114,6 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
     evidence.entropy_x, evidence.entropy_y = float(h_x[0]), float(h_y[0])
     evidence.joint_entropy = float(h_x[0] + h_y[0] - full)
     declared = declared_ceiling(est, n)
-    declared = math.nan if declared is None else declared
     evidence.ceiling, evidence.ceiling_of = applicable_ceiling(declared, float(h_x[0]), float(h_y[0]), delta) \
         if y is not None else (declared, "N" if math.isfinite(declared) else None)
     evidence.at_ceiling = bool(math.isfinite(evidence.ceiling) and abs(full - evidence.ceiling) <= delta)
@@ -182,7 +160,7 @@ def _subsample(evidence: DataEvidence, est: Any, x: np.ndarray, y: np.ndarray | 
     evidence.interval = (evidence.extrapolated - half, evidence.extrapolated + half)
     half_ceiling = declared_ceiling(est, points[1]["n"])
     rising = points[0]["mean"] > points[1]["mean"]
-    if half_ceiling is not None and rising and half_ceiling - points[1]["mean"] <= CEILING_PULL:
+    if math.isfinite(half_ceiling) and rising and half_ceiling - points[1]["mean"] <= CEILING_PULL:
         evidence.blocks_at_ceiling = True  # the curve climbs with the blocks' ceiling: it cannot show the bias
         return
     evidence.remaining_bias = _remaining_bias(points, evidence.spread)
@@ -211,23 +189,23 @@ def _step_noise(points: list[dict[str, float]], spread: float, doublings: int) -
     return math.sqrt(spread**2 + blocks)
 
 
-def _data_regime(evidence: DataEvidence, full: float, tol: float) -> tuple[str, str]:
+def _data_regime(evidence: DataEvidence, full: float, tol: float) -> tuple[Regime, str]:
     if not math.isfinite(full):
-        return "undefined", "the estimator returned no finite value"
+        return Regime.UNDEFINED, "the estimator returned no finite value"
     if evidence.at_ceiling:
-        what = {"N": "its value when every row is distinct", "H(Y)": "its own H(Y): every X row is distinct",
-                "H(X)": "its own H(X): every Y row is distinct"}.get(evidence.ceiling_of or "", "its ceiling")
-        return "saturated", f"the estimate sits at {what} ({evidence.ceiling:.3f} bits), so it says what N allows, not what the data hold"
+        what = describe_ceiling(evidence.ceiling_of, "reason")
+        return Regime.SATURATED, (f"the estimate sits at {what} ({evidence.ceiling:.3f} bits), so it says what N "
+                                  "allows, not what the data hold")
     if not math.isfinite(evidence.extrapolated):
-        return "unknown", "too few rows to subsample"
+        return Regime.UNKNOWN, "too few rows to subsample"
     if evidence.blocks_at_ceiling:
-        return "unknown", ("the subsampled blocks sit at their own ceiling, so the subsampling curve rises with their "
-                           "size and cannot show the bias")
+        return Regime.UNKNOWN, ("the subsampled blocks sit at their own ceiling, so the subsampling curve rises with "
+                                "their size and cannot show the bias")
     if evidence.spread > tol:
-        return "unstable", f"its sampling spread at this N is {evidence.spread:.3f} bits, more than the tolerance"
+        return Regime.UNSTABLE, f"its sampling spread at this N is {evidence.spread:.3f} bits, more than the tolerance"
     if abs(evidence.remaining_bias) > tol:
         (big, small) = evidence.curve[0], evidence.curve[1]
-        return "biased", (f"the subsampling curve still moves with N: going from {small['n']} to {big['n']} rows moved "
+        return Regime.BIASED, (f"the subsampling curve still moves with N: going from {small['n']} to {big['n']} rows moved "
                           f"the estimate by {big['mean'] - small['mean']:+.3f} bits, so about "
                           f"{evidence.remaining_bias:+.3f} bits of bias remain")
-    return "reliable", "the subsampling curve is flat within the tolerance and the spread is small"
+    return Regime.RELIABLE, "the subsampling curve is flat within the tolerance and the spread is small"

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from mibench.dumps.format import Dump
-from mibench.dumps.plane import plane_limits
-from mibench.estimators.discrete import CountBased
-from mibench.map.suite import TOLERANCES
+from mibench.dumps.plane import plane_limits, plot_plane
+from mibench.judging import Regime, Tolerances
+from mibench.measures import input_information_source
 from mibench.registry import make_estimator
 from mibench.verdicts.verdict import Verdict, load_atlas, trust
 
@@ -42,9 +42,9 @@ def default_estimators(dump: Dump, bins: Iterable[int] = (30,)) -> list[str]:
 
 
 def score_dump(dump: Dump, estimators: Iterable[str] | None = None, *, maps: Any = None,
-               tolerances: dict[str, float] | None = None, progress: bool = False) -> pd.DataFrame:
+               tolerances: Tolerances | dict[str, float] | None = None, progress: bool = False) -> pd.DataFrame:
     """One row per snapshot, quantity and estimator (columns :data:`COLUMNS`)."""
-    tol = {**TOLERANCES, **(tolerances or {})}
+    tol = Tolerances.of(tolerances)
     atlas = maps if maps is not None and not isinstance(maps, (str, Path)) else load_atlas(None if maps is None else str(maps))
     specs = list(estimators or default_estimators(dump))
     ids = _input_ids(dump)
@@ -62,7 +62,7 @@ def score_dump(dump: Dump, estimators: Iterable[str] | None = None, *, maps: Any
                 rows.append(_row(layer, epoch, quantity, est, verdict))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     if dump.population:
-        frame = _population(frame, tol["delta"])
+        frame = _population(frame, tol.delta)
     return frame
 
 
@@ -75,14 +75,16 @@ def _input_ids(dump: Dump) -> np.ndarray | None:
 
 
 def _verdicts(est: Any, t: np.ndarray, dump: Dump, ids: np.ndarray | None, atlas: Any,
-              tol: dict[str, float]) -> list[tuple[str, Verdict]]:
+              tol: Tolerances) -> list[tuple[str, Verdict]]:
+    """The quantities of one snapshot, each with its verdict: I(X;T) by the plane's rule
+    (:func:`mibench.measures.input_information_source`) and I(T;Y)."""
     out = []
-    counts = isinstance(est, CountBased)
+    from_entropy = input_information_source(est) == "H(T)"
     if ids is None:
         out.append(("H(T)", trust(t, None, est, maps=atlas, tolerances=tol)))
-    elif counts and len(np.unique(ids)) == len(ids):
+    elif from_entropy and len(np.unique(ids)) == len(ids):
         out.append(("I(X;T)", trust(t, None, est, maps=atlas, tolerances=tol)))  # = H(T): deterministic layer
-    elif counts:
+    elif from_entropy:
         out.append(("I(X;T)", trust(t, ids, est, maps=atlas, tolerances=tol)))
     elif dump.inputs is not None:
         out.append(("I(X;T)", trust(t, dump.inputs.astype(np.float64), est, maps=atlas, tolerances=tol)))
@@ -109,8 +111,8 @@ def _population(frame: pd.DataFrame, delta: float) -> pd.DataFrame:
     injective = counted & (frame["distinct"].astype(float) >= frame["n"] * 2.0 ** (-delta))  # H(T) near log2 N
     exact = counted & ~injective
     frame.loc[counted, ["expected_bias", "bias_lo", "bias_hi"]] = 0.0
-    frame.loc[injective, "regime"] = "saturated"
-    frame.loc[exact, "regime"] = "reliable"
+    frame.loc[injective, "regime"] = Regime.SATURATED
+    frame.loc[exact, "regime"] = Regime.RELIABLE
     frame.loc[injective, "reason"] = [
         f"population dump: the binned layer gives {int(d)} distinct patterns for {n} inputs (H(T) = log2 N = {l:.2f} "
         "bits), so the value is exact but only says the layer is injective at this bin grid"
@@ -127,70 +129,21 @@ def write_scores(dump: Dump, scores: pd.DataFrame, out: str | Path, source: str 
     paths = {"scores": out / "scores.csv", "plane": out / "plane.png", "report": out / "report.md"}
     scores.to_csv(paths["scores"], index=False)
     limits = plane_limits(dump)
-    plot_scored_plane(scores, limits, paths["plane"], title=source)
+    plot_plane(plane_points(scores), limits, paths["plane"], title=source)
     paths["report"].write_text(render_report(scores, limits, source, dump))
     return paths
 
 
-def _plane_points(scores: pd.DataFrame) -> pd.DataFrame:
-    xt = scores[scores["quantity"].isin(["I(X;T)", "H(T)"])].set_index(["estimator", "layer", "epoch"])
-    ty = scores[scores["quantity"] == "I(T;Y)"].set_index(["estimator", "layer", "epoch"])
-    return xt[["estimate", "regime"]].reset_index().merge(ty[["estimate", "regime"]].reset_index(),
-                                                          on=["estimator", "layer", "epoch"], suffixes=("_xt", "_ty"))
-
-
-def plot_scored_plane(scores: pd.DataFrame, limits: dict[str, float], path: str | Path, title: str = "") -> Path:
-    """The information plane per estimator: trusted points (both coordinates reliable)
-    filled, untrusted hollow, saturated ones crossed; the H(X), H(Y), log2 N lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
-    from matplotlib.lines import Line2D
-
-    points = _plane_points(scores)
-    estimators = list(dict.fromkeys(points["estimator"]))
-    fig, axes = plt.subplots(1, max(1, len(estimators)), figsize=(6.5 * max(1, len(estimators)), 5),
-                             constrained_layout=True, squeeze=False)
-    epochs = points["epoch"].to_numpy(float) + 1
-    norm = LogNorm(vmin=max(epochs.min(), 1), vmax=max(epochs.max(), epochs.min() * 1.0001))
-    markers = "osD^v<>ph*"
-    for ax, spec in zip(axes[0], estimators):
-        p = points[points["estimator"] == spec]
-        for i, (layer, g) in enumerate(p.groupby("layer", sort=False)):
-            g = g.sort_values("epoch")
-            marker = markers[i % len(markers)]
-            colours = plt.cm.viridis(norm(g["epoch"].to_numpy(float) + 1))
-            trusted = ((g["regime_xt"] == "reliable") & (g["regime_ty"] == "reliable")).to_numpy()
-            saturated = ((g["regime_xt"] == "saturated") | (g["regime_ty"] == "saturated")).to_numpy()
-            ax.plot(g["estimate_xt"], g["estimate_ty"], color="#aaaaaa", lw=0.6, zorder=1)
-            ax.scatter(g["estimate_xt"][trusted], g["estimate_ty"][trusted], c=colours[trusted], marker=marker, s=24,
-                       zorder=3)
-            ax.scatter(g["estimate_xt"][~trusted], g["estimate_ty"][~trusted], facecolors="none",
-                       edgecolors=colours[~trusted], marker=marker, s=24, zorder=2)
-            ax.scatter(g["estimate_xt"][saturated], g["estimate_ty"][saturated], c="#c0392b", marker="x", s=14,
-                       linewidths=0.8, zorder=4)
-        ax.axvline(limits["H(X)"], color="#1f4e9c", ls="--", lw=1)
-        ax.axvline(limits["log2 N"], color="#8e3b8f", ls=":", lw=1)
-        ax.axhline(limits["H(Y)"], color="#3b9a57", ls="--", lw=1)
-        ax.set_xlabel("I(X;T) (bits)")
-        ax.set_ylabel("I(T;Y) (bits)")
-        ax.set_title(f"{title} [{spec}]" if title else spec, fontsize=9)
-    layers = list(dict.fromkeys(points["layer"]))
-    handles = [Line2D([], [], marker=markers[i % len(markers)], ls="", color="#444444", label=layer)
-               for i, layer in enumerate(layers)]
-    handles += [Line2D([], [], marker="o", ls="", color="#444444", label="trusted (both reliable)"),
-                Line2D([], [], marker="o", ls="", markerfacecolor="none", color="#444444", label="not trusted"),
-                Line2D([], [], marker="x", ls="", color="#c0392b", label="saturated"),
-                Line2D([], [], color="#1f4e9c", ls="--", label=f"H(X) = {limits['H(X)']:.2f}"),
-                Line2D([], [], color="#8e3b8f", ls=":", label=f"log2 N = {limits['log2 N']:.2f}"),
-                Line2D([], [], color="#3b9a57", ls="--", label=f"H(Y) = {limits['H(Y)']:.2f}")]
-    fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=min(len(handles), 7))
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=axes[0, -1], label="epoch + 1 (log scale)")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+def plane_points(scores: pd.DataFrame) -> pd.DataFrame:
+    """The scored information plane: one row per estimator and snapshot with ``I(X;T)``
+    (or H(T)), ``I(T;Y)`` and their regimes, as :func:`mibench.dumps.plane.plot_plane`
+    draws it."""
+    keys = ["estimator", "layer", "epoch"]
+    xt = scores[scores["quantity"].isin(["I(X;T)", "H(T)"])].set_index(keys)
+    ty = scores[scores["quantity"] == "I(T;Y)"].set_index(keys)
+    merged = xt[["estimate", "regime"]].reset_index().merge(ty[["estimate", "regime"]].reset_index(), on=keys,
+                                                             suffixes=("_xt", "_ty"))
+    return merged.rename(columns={"estimate_xt": "I(X;T)", "estimate_ty": "I(T;Y)"})
 
 
 def render_report(scores: pd.DataFrame, limits: dict[str, float], source: str, dump: Dump) -> str:
@@ -206,22 +159,22 @@ def render_report(scores: pd.DataFrame, limits: dict[str, float], source: str, d
     for (spec, layer), g in scores.groupby(["estimator", "layer"], sort=False):
         xt = g[g["quantity"] != "I(T;Y)"]
         ty = g[g["quantity"] == "I(T;Y)"]
-        bad = g[g["regime"] != "reliable"]
+        bad = g[g["regime"] != Regime.RELIABLE]
         problem = bad["regime"].value_counts().idxmax() if len(bad) else "none"
-        lines.append(f"| {spec} | {layer} | {len(ty)} | {(xt['regime'] == 'reliable').mean():.0%} | "
-                     f"{(ty['regime'] == 'reliable').mean():.0%} | {problem} |")
+        lines.append(f"| {spec} | {layer} | {len(ty)} | {(xt['regime'] == Regime.RELIABLE).mean():.0%} | "
+                     f"{(ty['regime'] == Regime.RELIABLE).mean():.0%} | {problem} |")
     lines += ["", "## What can be read", ""]
     for spec, g in scores.groupby("estimator", sort=False):
-        ok = g.groupby("layer", sort=False)["regime"].apply(lambda r: (r == "reliable").all())
+        ok = g.groupby("layer", sort=False)["regime"].apply(lambda r: (r == Regime.RELIABLE).all())
         fine = [layer for layer, v in ok.items() if v]
         lines.append(f"- **{spec}**: " + (f"every snapshot of {', '.join(fine)} can be interpreted. " if fine else
                                           "no layer can be interpreted at every epoch. "))
-        saturated = g[g["regime"] == "saturated"]
+        saturated = g[g["regime"] == Regime.SATURATED]
         if len(saturated):
             layers = ", ".join(dict.fromkeys(saturated["layer"]))
             lines.append(f"  Saturated in {layers} ({len(saturated)} values): the binned layer gives (nearly) every input "
                          f"its own pattern, so I(X;T) sits at log2 N and I(T;Y) at H(Y) whatever the network does.")
-        biased = g[g["regime"].isin(["biased", "unstable", "unknown"])]
+        biased = g[g["regime"].isin([Regime.BIASED, Regime.UNSTABLE, Regime.UNKNOWN])]
         if len(biased):
             lines.append(f"  {len(biased)} values are biased, unstable or unmapped; e.g. {biased['snapshot'].iloc[0]} "
                          f"{biased['quantity'].iloc[0]}: {biased['reason'].iloc[0]}")
@@ -232,7 +185,7 @@ def render_report(scores: pd.DataFrame, limits: dict[str, float], source: str, d
 
 
 def _advice(scores: pd.DataFrame, n: int) -> list[str]:
-    saturated = scores[scores["regime"] == "saturated"]
+    saturated = scores[scores["regime"] == Regime.SATURATED]
     if saturated.empty:
         return ["- Nothing is saturated at this bin grid."]
     bins = saturated["bins"].dropna()

@@ -1,9 +1,9 @@
 """``mibench.verdicts``: can this estimate be believed? A verdict from the regime map and
-from the data themselves, side by side, combined by taking the worse of the two.
+from the data themselves, side by side (:func:`combine`).
 
-Regimes, from best to worst: ``reliable`` < ``biased`` < ``unstable`` < ``saturated``
-< ``undefined``; ``unknown`` where the map has no cell near enough and the data raise
-no alarm: an unmapped estimate is never called reliable.
+Regimes (:class:`mibench.judging.Regime`), from best to worst: ``reliable`` < ``biased``
+< ``unstable`` < ``saturated`` < ``undefined``; ``unknown`` where the map has no cell near
+enough and the data raise no alarm: an unmapped estimate is never called reliable.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from mibench.map.suite import TOLERANCES, tolerance_problems
+from mibench.arrays import plain
+from mibench.judging import Regime, Tolerances, describe_ceiling, tolerance_problems
 from mibench.registry import make_estimator
 from mibench.verdicts.atlas import Atlas, MapEvidence
 from mibench.verdicts.evidence import INTERVAL_Z, DataEvidence, data_evidence
@@ -36,7 +37,7 @@ class Verdict:
     estimate: float
     n: int
     d: int
-    regime: str
+    regime: Regime
     reason: str
     expected_bias: float
     bias_range: tuple[float, float]
@@ -54,7 +55,7 @@ class Verdict:
                                              "expected_bias", "bias_range", "ceiling", "ceiling_of", "interval",
                                              "interval_from")}
         out.update(map=self.map.to_dict(), data=self.data.to_dict(), map_source=self.map_source)
-        return _json_safe(out)
+        return plain(out)
 
     def __str__(self) -> str:
         value = f"{self.estimate:.4f} bits" if math.isfinite(self.estimate) else "no finite value"
@@ -66,7 +67,8 @@ class Verdict:
         if math.isfinite(self.ceiling):
             distance = (f"; the estimate is {abs(self.ceiling - self.estimate):.3f} bits from it"
                         if math.isfinite(self.estimate) else "")
-            lines.append(f"Ceiling that applies: {self.ceiling:.3f} bits ({_ceiling_words(self.ceiling_of)}){distance}.")
+            lines.append(f"Ceiling that applies: {self.ceiling:.3f} bits ({describe_ceiling(self.ceiling_of, 'short')})"
+                         f"{distance}.")
         if math.isfinite(self.interval[0]):
             how = {"map and subsampling": "the estimate less the bias the map's nearby cells and the subsampling "
                                           "curve allow",
@@ -85,28 +87,11 @@ class Verdict:
         return "\n".join(lines)
 
 
-def _ceiling_words(of: str | None) -> str:
-    return {"N": "every row distinct", "H(Y)": "H(Y): every X row distinct", "H(X)": "H(X): every Y row distinct"}.get(
-        of or "", "declared")
-
-
 def _diagnostics(data: DataEvidence) -> str:
     if data.distinct is None:
         return ""
     return (f"; {data.distinct} distinct rows of {data.n}, {data.coincidences} coincidences, "
             f"Good-Turing coverage {data.coverage:.2f}")
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def _as_rows(a: Any, name: str) -> np.ndarray:
@@ -120,32 +105,33 @@ def _as_rows(a: Any, name: str) -> np.ndarray:
 
 
 def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path | Atlas | None = None,
-          tolerances: dict[str, float] | None = None, seed: int = 0, **params: Any) -> Verdict:
+          tolerances: Tolerances | dict[str, float] | None = None, seed: int = 0, **params: Any) -> Verdict:
     """Estimate I(X;Y) (or H(X) when ``y`` is None) in bits and say whether it can be
     trusted: see :class:`Verdict`. ``maps``: a map directory of your own or an
     :class:`~mibench.verdicts.atlas.Atlas` (default: the map shipped with mibench); ``tolerances``: abs_tol and delta in bits (default 0.1)."""
-    problems = tolerance_problems(dict(tolerances or {}))
-    if (tolerances or {}).get("rel_tol", 0) not in (0, 0.0):  # would be silently ignored: refuse
+    given = tolerances.as_dict() if isinstance(tolerances, Tolerances) else dict(tolerances or {})
+    problems = tolerance_problems(given)
+    if given.get("rel_tol", 0) not in (0, 0.0):  # would be silently ignored: refuse
         problems.append(("rel_tol", "is not used: a share of the truth needs the truth, which a verdict does not "
                                     "have; widen abs_tol instead"))
     if problems:
         raise ValueError("trust: " + "; ".join(f"tolerances[{k!r}] {why}" for k, why in problems))
-    tol = {**TOLERANCES, **(tolerances or {})}
+    tol = Tolerances(**given)
     est = make_estimator(estimator, **params)
     xs = _as_rows(x, "x")
     ys = None if y is None else _as_rows(y, "y")
     if ys is not None and ys.shape[0] != xs.shape[0]:
         raise ValueError(f"x has {xs.shape[0]} rows and y has {ys.shape[0]}: give paired samples of equal length")
-    data = data_evidence(est, xs, ys, tol["abs_tol"], tol["delta"], seed=seed)
+    data = data_evidence(est, xs, ys, tol.abs_tol, tol.delta, seed=seed)
     estimate = data.curve[0]["mean"] if data.curve else math.nan
     n, d = xs.shape
     atlas = maps if isinstance(maps, Atlas) else load_atlas(None if maps is None else str(maps))
     if ys is None:
-        map_ev = MapEvidence("unknown", "the map scores I(X;Y); for H(X) alone it has no cells")
+        map_ev = MapEvidence(Regime.UNKNOWN, "the map scores I(X;Y); for H(X) alone it has no cells")
     else:
         map_ev = atlas.nearest(est, n, d, estimate, (data.entropy_x, data.entropy_y, data.joint_entropy))
     constant = None if ys is None else _constant_side(xs, ys)
-    regime, reason, source = combine(map_ev, data, constant, tol["abs_tol"])
+    regime, reason, source = combine(map_ev, data, constant, tol.abs_tol)
     if constant:  # I(X;Y) = 0 exactly: the interval is that point, the bias the estimate itself
         interval, interval_from = (0.0, 0.0), "exact"
     else:
@@ -180,11 +166,11 @@ def truth_interval(estimate: float, map_ev: MapEvidence, data: DataEvidence) -> 
     different cases (the map where a new family's bias differs from its nearest cells',
     the curve where N/8 ... N says little about the limit); each alone covered 77-79 % of
     the development cases at 1.645 standard errors, their hull at 1.0 covers 92 % of them
-    and 96 % of the confirmation cases (``benchmarks/verdict_table.py``, the README's table). Returns the interval
+    and 96 % of the confirmation cases (``scripts/verdict_table.py``, the README's table). Returns the interval
     and which sources made it ("map and subsampling", "map", "subsampling" or None).
     """
     bias = map_ev.expected_bias
-    has_map = map_ev.regime != "unknown" and math.isfinite(bias) and math.isfinite(map_ev.spread)
+    has_map = map_ev.regime != Regime.UNKNOWN and math.isfinite(bias) and math.isfinite(map_ev.spread)
     has_curve = math.isfinite(data.remaining_bias_bounds[0])
     z = SOURCE_Z if has_map and has_curve else INTERVAL_Z  # a source alone gives its own 90 % band
     parts = []
@@ -204,7 +190,7 @@ def _at_label_entropy(data: DataEvidence, tol: float) -> bool:
     """Clean data whose estimate equals the estimator's own H(Y) while Y is a function of X
     on enough repeated rows: an injective layer's I(T;Y) = H(Y), not a sample-size ceiling
     (the map matches cells by margin and cannot tell the two apart)."""
-    return (data.regime == "reliable" and bool(data.y_function_of_x)
+    return (data.regime == Regime.RELIABLE and bool(data.y_function_of_x)
             and abs(data.curve[0]["mean"] - data.entropy_y) <= tol)
 
 
@@ -241,43 +227,43 @@ def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None
     * map cells that mostly failed (``undefined``) say so: the estimator fails on samples like this;
     * no comparable map cell and no data alarm gives ``unknown``, never ``reliable``.
 
-    Measured on held-out cases: ``benchmarks/verdict_table.py`` and the README's table."""
+    Measured on held-out cases: ``scripts/verdict_table.py`` and the README's table."""
     if constant:
-        return "reliable", f"{constant} takes a single value, so I(X;Y) = 0 exactly and every estimator gives 0", None
-    if data.regime == "undefined":
-        return "undefined", data.reason[0].upper() + data.reason[1:] + ".", "data"
-    map_regime = "biased" if map_ev.regime == "saturated" and data.regime != "saturated" else map_ev.regime
+        return Regime.RELIABLE, f"{constant} takes a single value, so I(X;Y) = 0 exactly and every estimator gives 0", None
+    if data.regime == Regime.UNDEFINED:
+        return Regime.UNDEFINED, data.reason[0].upper() + data.reason[1:] + ".", "data"
+    map_regime = Regime.BIASED if map_ev.regime == Regime.SATURATED and data.regime != Regime.SATURATED else map_ev.regime
     as_map = "" if map_regime == map_ev.regime else " (cells at their ceiling; this sample is not at its own)"
-    if data.regime == "unstable" and map_regime == "biased" and abs(map_ev.expected_bias) > data.spread:
-        return "biased", (f"From the map: {map_ev.reason}{as_map}, more than this sample's own spread at this N "
-                          f"({data.spread:.3f} bits)."), "map"
-    if data.regime not in ("reliable", "unknown"):
-        also = "" if map_ev.regime == "unknown" else f"; the map says {map_ev.regime}"
+    if data.regime == Regime.UNSTABLE and map_regime == Regime.BIASED and abs(map_ev.expected_bias) > data.spread:
+        return Regime.BIASED, (f"From the map: {map_ev.reason}{as_map}, more than this sample's own spread at this N "
+                               f"({data.spread:.3f} bits)."), "map"
+    if data.regime not in (Regime.RELIABLE, Regime.UNKNOWN):
+        also = "" if map_ev.regime == Regime.UNKNOWN else f"; the map says {map_ev.regime}"
         return data.regime, f"From the data: {data.reason}{also}.", "data"
-    if map_ev.regime == "unknown":
-        return "unknown", (f"The map has no comparable cell ({map_ev.reason}), and the data alone cannot vouch "
-                           "for it."), None
-    if map_ev.regime == "undefined":
-        return "undefined", (f"From the map: {map_ev.reason}; this sample's estimate is finite, but the estimator "
-                             "fails on samples like it."), "map"
-    if map_ev.regime in ("saturated", "biased") and _at_label_entropy(data, tol):
-        return "reliable", (f"The estimate sits at H(Y) = {data.entropy_y:.3f} bits, where the map's nearby cells are "
-                            f"{map_ev.regime}, "
-                            f"but here the data show why: each of the {data.coincidences} repeated X rows carries a "
-                            "single Y value, so Y is a function of X and I(X;Y) = H(Y); the subsampling curve is flat."
-                            ), "data"
-    if map_regime != "reliable" and data.regime == "reliable" and (data.coverage or 0.0) >= SEEN_MASS:
-        return "reliable", (f"The data are clean ({data.reason}) and the sample has seen {data.coverage:.0%} of the "
-                            f"probability mass (Good-Turing), so its subsampling curve outweighs the map's nearby cells, "
-                            f"which expect {map_ev.expected_bias:+.3f} bits ({map_ev.regime})."), "data"
-    if map_regime != "reliable" and abs(map_ev.expected_bias) > MAP_OVERRIDE * tol:
+    if map_ev.regime == Regime.UNKNOWN:
+        return Regime.UNKNOWN, (f"The map has no comparable cell ({map_ev.reason}), and the data alone cannot vouch "
+                                "for it."), None
+    if map_ev.regime == Regime.UNDEFINED:
+        return Regime.UNDEFINED, (f"From the map: {map_ev.reason}; this sample's estimate is finite, but the estimator "
+                                  "fails on samples like it."), "map"
+    if map_ev.regime in (Regime.SATURATED, Regime.BIASED) and _at_label_entropy(data, tol):
+        return Regime.RELIABLE, (f"The estimate sits at H(Y) = {data.entropy_y:.3f} bits, where the map's nearby cells are "
+                                 f"{map_ev.regime}, "
+                                 f"but here the data show why: each of the {data.coincidences} repeated X rows carries a "
+                                 "single Y value, so Y is a function of X and I(X;Y) = H(Y); the subsampling curve is flat."
+                                 ), "data"
+    if map_regime != Regime.RELIABLE and data.regime == Regime.RELIABLE and (data.coverage or 0.0) >= SEEN_MASS:
+        return Regime.RELIABLE, (f"The data are clean ({data.reason}) and the sample has seen {data.coverage:.0%} of the "
+                                 f"probability mass (Good-Turing), so its subsampling curve outweighs the map's nearby cells, "
+                                 f"which expect {map_ev.expected_bias:+.3f} bits ({map_ev.regime})."), "data"
+    if map_regime != Regime.RELIABLE and abs(map_ev.expected_bias) > MAP_OVERRIDE * tol:
         return map_regime, f"From the map: {map_ev.reason}{as_map}; the data alone look {data.regime}.", "map"
-    if data.regime == "unknown":
-        if map_regime != "reliable" and abs(map_ev.expected_bias) <= tol:
-            return "unknown", (f"The map's nearby cells are {map_ev.regime} but expect only "
-                               f"{map_ev.expected_bias:+.3f} bits on average, and {data.reason}."), "map"
+    if data.regime == Regime.UNKNOWN:
+        if map_regime != Regime.RELIABLE and abs(map_ev.expected_bias) <= tol:
+            return Regime.UNKNOWN, (f"The map's nearby cells are {map_ev.regime} but expect only "
+                                    f"{map_ev.expected_bias:+.3f} bits on average, and {data.reason}."), "map"
         return map_regime, f"From the map: {map_ev.reason}{as_map} ({data.reason}).", "map"
-    if map_regime == "reliable":
-        return "reliable", f"The map and the data agree: {data.reason}.", "both"
-    return "reliable", (f"The data are clean ({data.reason}) and the map's nearby cells expect only "
-                        f"{map_ev.expected_bias:+.3f} bits ({map_ev.regime} there by a small margin)."), "both"
+    if map_regime == Regime.RELIABLE:
+        return Regime.RELIABLE, f"The map and the data agree: {data.reason}.", "both"
+    return Regime.RELIABLE, (f"The data are clean ({data.reason}) and the map's nearby cells expect only "
+                             f"{map_ev.expected_bias:+.3f} bits ({map_ev.regime} there by a small margin)."), "both"

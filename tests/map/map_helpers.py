@@ -6,7 +6,7 @@ import pytest
 
 from mibench.map.cells import KEY
 from mibench.map.suite import load_suite
-from mibench.map.sweep import declared_ceiling
+from mibench.judging import declared_ceiling
 from mibench.registry import make_estimator
 
 

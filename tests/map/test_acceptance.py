@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from mibench.map.regimes import frontiers
-from mibench.map.report import run_map
+from mibench.map.run import run_map
 from mibench.map.suite import load_suite
 from mibench.tasks import get_task
 from mibench.theory import expected_entropy, frontier

@@ -1,4 +1,5 @@
 """mibench leaderboard: the ranking from stored cells, its formats, and bad input."""
+import io
 import math
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def board_run(tmp_path_factory):
         mp.setitem(PEERS, "nolib:plugin", Absent)
         mp.syspath_prepend(str(ROOT))
         code = main(["leaderboard", "--suite", path, "--out-dir", str(tmp_path / "res"), "--out", str(out),
-                     "--jobs", "1", "--no-progress", "-e", "examples.correlation_estimator:CorrelationMI"])
+                     "--jobs", "1", "--no-progress", "--add", "examples.correlation_estimator:CorrelationMI"])
     return code, out.read_text(), tmp_path / "res" / "board"
 
 
@@ -153,8 +154,18 @@ def test_bad_results_are_clear_errors(tmp_path, board_run, capsys):
     assert "holds no cells" in capsys.readouterr().err
     assert main(["leaderboard", "--results", str(results), "--format", "pdf"]) == 2
     assert "unknown --format" in capsys.readouterr().err
-    assert main(["leaderboard", "--results", str(results), "-e", "plugin"]) == 2
+    assert main(["leaderboard", "--results", str(results), "--add", "plugin"]) == 2
     assert "leave out --results" in capsys.readouterr().err
+    assert main(["leaderboard", "--results", str(results), "-e", "no_such_thing"]) == 2
+    assert "no cells of 'no_such_thing'" in capsys.readouterr().err
+
+
+def test_e_means_only_these_estimators_in_every_command(board_run, capsys):
+    # -e selects estimators alike in map, check and leaderboard: here, of a stored map
+    _, _, results = board_run
+    assert main(["leaderboard", "--results", str(results), "-e", "plugin", "-e", "jvhw", "--format", "csv"]) == 0
+    ranked = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert set(ranked["estimator"]) == {"plugin", "jvhw"}
 
 
 def test_the_leaderboard_suite_holds_ours_and_every_installed_peer():

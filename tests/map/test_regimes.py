@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from map_helpers import fake_cells
 
 from mibench.map.cells import cells_frame
-from mibench.map.regimes import RESOLUTION, applicable_ceiling, classify, describe_law, frontiers, regime
-from mibench.map.suite import TOLERANCES, Group
+from mibench.judging import TOLERANCES, applicable_ceiling, regime
+from mibench.map.cells import Group
+from mibench.map.regimes import RESOLUTION, classify, describe_law, frontiers
 from mibench.map.sweep import run_group
 from mibench.tasks import get_task
 from mibench.theory import expected_entropy
@@ -54,7 +55,7 @@ def group_of(estimator, task, n, d=1, seeds=SEEDS):
 def real_regime(estimator, task, n, **tolerances):
     """Regime of a real group: the sweep's cells for every seed, classified."""
     cells = cells_frame(run_group(group_of(estimator, task, n)))
-    return classify(cells, {**TOLERANCES, **tolerances}).iloc[0]
+    return classify(cells, {**TOLERANCES.as_dict(), **tolerances}).iloc[0]
 
 
 # -- the issue's five examples, on real estimates ------------------------------------------------
@@ -153,12 +154,12 @@ def test_applicable_ceiling(declared, h_x, h_y, expected):
 )
 def test_no_group_near_its_ceiling_and_off_by_more_than_the_tolerance_is_reliable(mean, std, truth, declared, h_x, h_y, seeds):
     tol = TOLERANCES
-    ceiling, _ = applicable_ceiling(declared, h_x, h_y, tol["delta"])
-    at = abs(mean - ceiling) <= tol["delta"]
+    ceiling, _ = applicable_ceiling(declared, h_x, h_y, tol.delta)
+    at = abs(mean - ceiling) <= tol.delta
     label = regime(0, mean, mean - truth, std, seeds, truth, at, tol)
-    if at and abs(mean - truth) > tol["abs_tol"]:
+    if at and abs(mean - truth) > tol.abs_tol:
         assert label == "saturated"
-    assert label != "reliable" or (abs(mean - truth) <= tol["abs_tol"] and std <= tol["abs_tol"])
+    assert label != "reliable" or (abs(mean - truth) <= tol.abs_tol and std <= tol.abs_tol)
 
 
 # -- frontiers ------------------------------------------------------------------------------------

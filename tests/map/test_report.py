@@ -10,7 +10,7 @@ from map_helpers import TINY, fake_cells, tiny, write_suite  # noqa: F401 (tiny 
 from mibench.cli import main
 from mibench.map.regimes import classify
 from mibench.map.suite import load_suite
-from mibench.map.report import run_map
+from mibench.map.run import run_map
 from mibench.map.store import Store, StoreError
 
 

@@ -4,7 +4,8 @@ import pytest
 from map_helpers import TINY, tiny, write_suite  # noqa: F401 (tiny is a fixture)
 
 from mibench.cli import main
-from mibench.map.suite import SuiteError, cell_count, load_suite, resolve
+from mibench.map.cells import cell_count
+from mibench.map.suite import SuiteError, load_suite, resolve
 from mibench.registry import REGISTRY
 from mibench.tasks import TASKS
 

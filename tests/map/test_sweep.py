@@ -16,7 +16,8 @@ from map_helpers import SMALL, TINY, stored, tiny, write_suite  # noqa: F401 (ti
 from mibench.map.cells import KEY
 from mibench.map.regimes import classify
 from mibench.map.store import Store
-from mibench.map.suite import cell_count, load_suite
+from mibench.map.cells import cell_count
+from mibench.map.suite import load_suite
 from mibench.map.sweep import pending_groups, run_sweep
 from mibench.tasks import TASKS
 

@@ -7,7 +7,7 @@ import pytest
 
 import mibench
 from mibench.dumps.nets import train_reference
-from mibench.map.suite import Group
+from mibench.map.cells import Group
 from mibench.map.sweep import run_group
 from mibench.tasks import parse_task
 from mibench.verdicts.atlas import Atlas, AtlasError, build_atlas

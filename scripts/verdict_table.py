@@ -1,6 +1,6 @@
 """How often trust verdicts are right, on cases the map never saw: the README's table.
 
-    python benchmarks/verdict_table.py [--dump-epochs 300 3000] [--out results.csv]
+    python scripts/verdict_table.py [--dump-epochs 300 3000] [--out results.csv]
 
 The development rows were in view when the rules were written; the confirmation rows
 (marked "confirm") were added afterwards and never used to set anything: other parity

@@ -1,7 +1,7 @@
 """Side-by-side timing: mibench vs the NumPy information-plane approach, one run.
 
-    python benchmarks/compare_ib.py            # N = 1e6 and 16 x 1e4, prints ratios
-    python benchmarks/compare_ib.py --peakmem  # also peak RSS of mibench alone (subprocess)
+    python scripts/compare_ib.py            # N = 1e6 and 16 x 1e4, prints ratios
+    python scripts/compare_ib.py --peakmem  # also peak RSS of mibench alone (subprocess)
 
 Workload: plug-in I(T;Y), tanh activations D = 64, 29 bins over (-1, 1) (the NumPy
 code's linspace(-1, 1, 30) edges), 10 classes.
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import mibench  # noqa: E402
 from benchmarks.common import activations, best_of, labels  # noqa: E402
 from benchmarks.bench_core import IB_SPEC  # noqa: E402
-from mibench.reference import ib_numpy_mi  # noqa: E402
+from mibench.gates.reference import ib_numpy_mi  # noqa: E402
 
 
 def peak_rss_mib(n: int) -> tuple[float, float]:

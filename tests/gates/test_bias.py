@@ -10,10 +10,10 @@ import pytest
 
 from mibench.cli import main
 from mibench.estimators.discrete import PlugIn
-from mibench.map.check import BaselineError, compare, read_baseline, run_check, write_baseline
-from mibench.map.suite import load_suite, subset
+from mibench.gates.bias import BaselineError, compare, read_baseline, run_check, write_baseline
+from mibench.map.suite import load_suite, select
 from mibench.registry import parse_spec
-from mibench.speed import WORKLOADS, SpeedResult, render
+from mibench.gates.speed import WORKLOADS, SpeedResult, render
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "baselines" / "quick.json"
@@ -23,7 +23,7 @@ ARGS = ["check", "--family", "codebook", "-e", "plugin", "--no-progress", "--bas
 @pytest.fixture(scope="module")
 def plugin_codebook():
     """The plug-in estimator's part of the quick suite, run once: (suite, summary)."""
-    suite = subset(load_suite("quick"), estimators=["plugin"], families=["codebook"])
+    suite = select(load_suite("quick"), estimators=["plugin"], families=["codebook"])
     return suite, run_check(suite)[0]
 
 
@@ -185,7 +185,7 @@ def test_speed_gate_reports_every_ratio_and_fails_below_a_floor():
 
 
 def test_speed_gate_measures_the_same_numbers_as_its_reference():
-    from mibench.speed import measure
+    from mibench.gates.speed import measure
 
     results = measure(repeat=1, scale=0.005)
     assert len(results) == len(WORKLOADS)

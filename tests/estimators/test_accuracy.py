@@ -12,6 +12,7 @@ from scipy import integrate, special, stats
 import mibench
 from mibench.core import Counts
 from mibench.registry import make_estimator
+from conftest import ALL_SPECS, CONTINUOUS_SPECS, LABEL_Y, large_n, name_of, sample_for
 
 LN2 = math.log(2)
 
@@ -236,3 +237,52 @@ def test_conditional_quantities_follow_their_definitions(rng):
     xor = (x + z) % 2
     # Given x, xor and z determine each other, so I(xor; z | x) = H(z | x).
     assert mibench.conditional_mutual_information(xor, z, x) == pytest.approx(h(z, x) - h(x), abs=1e-9)
+
+
+# -- on large samples, beyond the conformance checks' (mibench.gates.conform) ---------------
+# Known finite-n offsets on independent data (bits): the matrix functional's is
+# positive and shrinks with n; KL's three-entropy sum carries each entropy's bias; NWJ is a
+# high-variance bound, here with a 150-step training budget; Wu-Yang gives each of the K
+# possible symbols its polynomial's value at 0 (the fit's error, > 0), so a support far
+# larger than the symbols seen (K = 64 for 4, and 4096 joint for 16) adds a little.
+INDEPENDENCE_TOL = {"renyi": 0.05, "kozachenko_leonenko": 0.03, "nwj": 0.1, "wu_yang": 0.02}
+
+
+@pytest.mark.parametrize("spec", ALL_SPECS)
+def test_near_zero_on_independent_data(spec, rng):
+    n = large_n(spec, 20000)
+    x, _ = sample_for(spec, rng, n=n, d=1)
+    _, y = sample_for(spec, np.random.default_rng(999), n=n, d=1)
+    value = mibench.mutual_information(x, y, spec)
+    assert abs(value) < INDEPENDENCE_TOL.get(name_of(spec), 0.01)
+
+
+# Independence in more dimensions (d per side), N = 1000 or the estimator's cap: the
+# bandwidth and neighbourhood rules must scale with d. Three known failures are kept as
+# strict xfails, so a fix shows up: Kozachenko-Leonenko's three-entropy sum and KDE's
+# Scott-rule densities carry a dimension bias that does not cancel, and the
+# Kolchinsky-Tracey bounds target I(T+Z;Y) of the sample's own points, which for noise
+# small against their spacing is H(Y) of the labels, not 0.
+KNOWN_HIGH_D_BIAS = {("kozachenko_leonenko", 4), ("kozachenko_leonenko", 8), ("kde", 4), ("kde", 8),
+                     ("kolchinsky_tracey", 4), ("kolchinsky_tracey", 8)}
+
+
+@pytest.mark.parametrize("d", [1, 2, 4, 8])
+@pytest.mark.parametrize("spec", CONTINUOUS_SPECS)
+def test_near_zero_on_independent_data_in_more_dimensions(spec, d, request):
+    if (name_of(spec), d) in KNOWN_HIGH_D_BIAS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="a known dimension bias of this estimator (see above)"))
+    n = large_n(spec, 1000)
+    values = []
+    for seed in range(2):
+        rng = np.random.default_rng(100 + seed)
+        x = rng.standard_normal((n, d))
+        y = rng.integers(0, 2, n) if name_of(spec) in LABEL_Y else rng.standard_normal((n, d))
+        values.append(mibench.mutual_information(x, y, spec))
+    assert abs(float(np.mean(values))) < 0.1, values
+
+
+@pytest.mark.parametrize("spec", ALL_SPECS)
+def test_detects_dependence(spec, rng):
+    x, y = sample_for(spec, rng, n=large_n(spec, 5000))
+    assert mibench.mutual_information(x, y, spec) > 0.2

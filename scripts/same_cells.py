@@ -1,6 +1,6 @@
 """Are two results stores the same map? Compares every cell's estimate bit for bit.
 
-    python benchmarks/same_cells.py OLD/results.sqlite NEW/results.sqlite
+    python scripts/same_cells.py OLD/results.sqlite NEW/results.sqlite
 
 Cells are matched on (estimator spec, task id, N, seed), whatever the stores' schema
 versions; estimates must be equal as floats (NaN equal to NaN), ok flags and error

@@ -1,7 +1,7 @@
 """Side-by-side timing of the continuous estimators against the peers a user would
 otherwise use, in one run:
 
-    python benchmarks/compare_continuous.py
+    python scripts/compare_continuous.py
 
 - KSG (algorithm 1, k = 4, N = 20,000, X and Y 5-dimensional): mibench vs the PyPI
   package ``infomeasure`` and a plain scipy cKDTree implementation.

@@ -18,7 +18,6 @@ new ones *added*; neither is a regression.
 from __future__ import annotations
 
 import json
-import math
 import platform
 import tempfile
 from dataclasses import dataclass, field
@@ -29,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from mibench._version import __version__
-from mibench.map.regimes import classify, frontiers
+from mibench.arrays import plain
+from mibench.judging import Regime
+from mibench.map.regimes import FRONTIER_KEY, GROUP_KEYS, classify, frontiers
 from mibench.map.store import Store
 from mibench.map.suite import Suite
 
@@ -37,9 +38,8 @@ FORMAT = "mibench-baseline"
 FORMAT_VERSION = 1
 GATE = {"bias": 0.05, "std": 0.05, "frontier": 0.5}  # bits a number may worsen by before it is a regression
 FLOAT_NOISE = 1e-9  # bits: smaller differences are not even "changed"
-_SEVERITY = {"reliable": 0, "biased": 1, "saturated": 1, "unstable": 1, "undefined": 2}
-GROUP_FIELDS = ("estimator", "family", "task_id", "n", "d", "bins", "bias", "std", "regime", "failed", "error")
-FRONTIER_FIELDS = ("estimator", "family", "bins", "n", "axis", "max", "status")
+GROUP_FIELDS = (*GROUP_KEYS, "bias", "std", "regime", "failed", "error")  # one group of a baseline
+FRONTIER_FIELDS = (*FRONTIER_KEY, "axis", "max", "status")  # one frontier point of a baseline
 
 
 class BaselineError(ValueError):
@@ -52,11 +52,6 @@ def machine() -> dict[str, str]:
 
     return {"system": platform.system(), "machine": platform.machine(), "python": platform.python_version(),
             "numpy": np.__version__, "torch": torch.__version__}
-
-
-def _num(value: Any) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def _int(value: Any) -> int | None:
@@ -72,11 +67,11 @@ def summarize(suite: Suite, cells: pd.DataFrame) -> dict[str, Any]:
     for r in regimes.itertuples():
         error = errors.get((r.estimator, r.task_id, r.n)) if len(errors) else None
         groups.append({"estimator": r.estimator, "family": r.family, "task_id": r.task_id, "n": int(r.n), "d": _int(r.d),
-                       "bins": _int(r.bins), "bias": _num(r.bias), "std": _num(r.std), "regime": r.regime,
+                       "bins": _int(r.bins), "bias": plain(float(r.bias)), "std": plain(float(r.std)), "regime": str(r.regime),
                        "failed": int(r.failed), "error": error})
     points = frontiers(regimes)[0]
     fronts = [{"estimator": p.estimator, "family": p.family, "bins": _int(p.bins), "n": int(p.n), "axis": p.axis,
-               "max": _num(p.max), "status": p.status} for p in points.itertuples()] if not points.empty else []
+               "max": plain(float(p.max)), "status": p.status} for p in points.itertuples()] if not points.empty else []
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "suite": suite.name, "mibench": __version__,
             "platform": machine(), "gate": dict(GATE), "groups": groups, "frontiers": fronts}
 
@@ -84,7 +79,7 @@ def summarize(suite: Suite, cells: pd.DataFrame) -> dict[str, Any]:
 def run_check(suite: Suite, *, jobs: int = 1, progress: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the suite afresh in a temporary store (frontiers located as by ``mibench
     map``); its summary (:func:`summarize`) and the run's statistics."""
-    from mibench.map.report import sweep_and_locate
+    from mibench.map.run import sweep_and_locate
 
     with tempfile.TemporaryDirectory(prefix="mibench-check-") as tmp:
         store = Store(tmp, suite=suite.name)
@@ -93,6 +88,40 @@ def run_check(suite: Suite, *, jobs: int = 1, progress: bool = False) -> tuple[d
         finally:
             store.close()
     return summarize(suite, cells), stats
+
+
+def check_suite(suite: Suite, path: str | Path, *, jobs: int = 1, progress: bool = False
+                ) -> tuple[Comparison, dict[str, Any], dict[str, Any]]:
+    """``mibench check``: the suite run afresh and compared with the baseline at ``path``
+    (read, and refused when missing, malformed or another suite's, before any work).
+    Returns the comparison, the run's summary and its statistics."""
+    old = read_baseline(path)
+    if old["suite"] != suite.name:
+        raise BaselineError(f"{path} is the baseline of suite {old['suite']!r}, not {suite.name!r}: give "
+                            f"--suite {old['suite']} or another --baseline")
+    current, stats = run_check(suite, jobs=jobs, progress=progress)
+    return compare(old, current), current, stats
+
+
+def update_baseline(suite: Suite, path: str | Path, *, jobs: int = 1, progress: bool = False,
+                    say: Any = lambda text: None) -> list[str]:
+    """``mibench check --update-baseline``: run the suite, write its baseline to ``path``,
+    and return what changed against the old one (lines of text); an old baseline that
+    cannot be read is replaced, with a note through ``say``."""
+    old = None
+    if Path(path).exists():
+        try:
+            old = read_baseline(path)
+        except BaselineError as exc:
+            say(f"note: the old baseline is replaced, not compared: {exc}")
+    current, stats = run_check(suite, jobs=jobs, progress=progress)
+    lines = []
+    if old is not None and old["suite"] == current["suite"]:
+        lines += [f"changes against the old {path}:", render(compare(old, current), path)]
+    write_baseline(current, path)
+    lines.append(f"wrote {path}: {len(current['groups'])} groups and {len(current['frontiers'])} frontier points of suite "
+                 f"{suite.name!r} ({stats['cells_total']} cells)")
+    return lines
 
 
 def write_baseline(baseline: dict[str, Any], path: str | Path) -> Path:
@@ -129,6 +158,10 @@ def read_baseline(path: str | Path) -> dict[str, Any]:
             missing = [f for f in GROUP_FIELDS if f not in row]
             if missing:
                 raise KeyError(missing[0])
+            if row["regime"] not in {r.value for r in Regime}:
+                raise BaselineError(f"{path}: group {row['estimator']} {row['task_id']} N={row['n']} has regime "
+                                    f"{row['regime']!r}; regimes are {', '.join(Regime)}: regenerate it with "
+                                    "--update-baseline")
         for row in data["frontiers"]:
             missing = [f for f in FRONTIER_FIELDS if f not in row]
             if missing:
@@ -166,7 +199,7 @@ def _group_key(row: dict) -> tuple:
 
 
 def _front_key(row: dict) -> tuple:
-    return row["estimator"], row["family"], row["bins"], row["n"]
+    return tuple(row[k] for k in FRONTIER_KEY)
 
 
 def _where(row: dict) -> dict[str, Any]:
@@ -224,7 +257,7 @@ def _compare_group(old: dict, new: dict, gate: dict[str, float], out: Comparison
         if new["error"]:
             out.regressed[-1]["error"] = new["error"]
     if old["regime"] != new["regime"]:
-        note("regime", old["regime"], new["regime"], _SEVERITY[new["regime"]] > _SEVERITY[old["regime"]])
+        note("regime", old["regime"], new["regime"], Regime(new["regime"]).grade > Regime(old["regime"]).grade)
     if _differs(old["bias"], new["bias"]):
         worse = old["bias"] is not None and (new["bias"] is None or abs(new["bias"]) > abs(old["bias"]) + gate["bias"])
         note("bias", old["bias"], new["bias"], worse)

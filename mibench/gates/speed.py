@@ -4,7 +4,7 @@ Absolute times mean little on a shared CI machine; the ratio to a reference that
 beside it on the same data, interleaved, best of several repeats, is stable. Each
 workload states a floor: the gate fails when a ratio falls below it. The references
 are what a user would otherwise write: the IDNNs-style NumPy pipeline
-(:func:`mibench.reference.ib_numpy_mi`) and NumPy's ``unique`` over a void view of
+(:func:`mibench.gates.reference.ib_numpy_mi`) and NumPy's ``unique`` over a void view of
 each row.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from mibench.core.counting import codes_to_counts
-from mibench.reference import ib_numpy_mi
+from mibench.gates.reference import ib_numpy_mi
 
 IB_SPEC = "binned(plugin, rule=fixed, bins=29, range=(-1.0, 1.0))"  # the IDNNs grid: 30 edges on [-1, 1]
 

@@ -5,7 +5,7 @@ import torch
 
 import mibench
 from mibench.estimators.binning import discretize
-from mibench.reference import ib_numpy_mi
+from mibench.gates.reference import ib_numpy_mi
 
 
 def bin_codes(x, rule, **kw):

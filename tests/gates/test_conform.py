@@ -7,14 +7,14 @@ import pytest
 
 import mibench
 from mibench.cli import main
-from mibench.conform import CHECKS, conform
+from mibench.gates.conform import CHECKS, conform
 from mibench.registry import parse_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def failing(spec):
-    return {r.name for r in conform(spec) if not r.passed}
+    return {r.name for r in conform(spec) if not (r.passed or r.skipped or r.known)}
 
 
 @pytest.mark.parametrize("spec", ["plugin", "jvhw", "ksg", "gcmi", "binned(plugin, rule=uniform, bins=8)"])
@@ -26,7 +26,8 @@ def test_the_example_third_party_estimator_passes(monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(ROOT))
     assert main(["conform", "examples.correlation_estimator:CorrelationMI"]) == 0
     out = capsys.readouterr().out
-    assert f"{len(CHECKS)} of {len(CHECKS)} checks passed" in out
+    ran = len(CHECKS) - out.count("  SKIP  ")
+    assert f"{ran} of {ran} checks passed" in out and "FAIL" not in out
     # and it is exact on Gaussian data, as its docstring claims
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200_000, 1))

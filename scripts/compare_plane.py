@@ -1,8 +1,8 @@
 """Side-by-side timing of a dump's whole information plane: mibench vs the IDNNs-style
 NumPy loop, in one run; and the recorder's overhead in a training loop.
 
-    python benchmarks/compare_plane.py            # tishby-tanh, 3000 epochs, 100 snapshots
-    python benchmarks/compare_plane.py --peakmem  # also the peak RSS of each (subprocesses)
+    python scripts/compare_plane.py            # tishby-tanh, 3000 epochs, 100 snapshots
+    python scripts/compare_plane.py --peakmem  # also the peak RSS of each (subprocesses)
 
 Workload: the tishby-tanh reference dump (N = 4096, 6 layers x 100 snapshots), plug-in
 H(T) = I(X;T) and I(T;Y), 29 bins over (-1, 1) (the NumPy code's linspace(-1, 1, 30)
@@ -27,7 +27,7 @@ from benchmarks.common import best_of  # noqa: E402
 from mibench.dumps.format import Dump  # noqa: E402
 from mibench.dumps.nets import train_reference  # noqa: E402
 from mibench.dumps.plane import information_plane  # noqa: E402
-from mibench.reference import ib_numpy_mi, _entropy_bits, _row_probabilities  # noqa: E402
+from mibench.gates.reference import ib_numpy_mi, _entropy_bits, _row_probabilities  # noqa: E402
 
 SPEC = "binned(plugin, rule=fixed, bins=29, range=(-1.0, 1.0))"
 
@@ -45,7 +45,7 @@ def numpy_plane(dump: Dump) -> list[tuple[float, float]]:
 def peak_rss_mib(path: Path, which: str) -> float:
     code = (
         "import sys; sys.path.insert(0, '.')\n"
-        "from benchmarks.compare_plane import numpy_plane, SPEC\n"
+        "from scripts.compare_plane import numpy_plane, SPEC\n"
         "from mibench.dumps.format import Dump\nfrom mibench.dumps.plane import information_plane\n"
         f"dump = Dump({str(path)!r})\n"
         f"{'numpy_plane(dump)' if which == 'numpy' else 'information_plane(dump, SPEC)'}\n"
