@@ -112,6 +112,14 @@ def test_the_verdicts_and_the_command_line_never_reach_into_the_sweep_or_the_sui
     assert reached == set()
 
 
+def test_a_cell_is_made_only_by_its_group():
+    # Group.cell copies the group's identity and placement into each cell: nobody else builds one
+    makers = [f"{name}:{node.lineno}" for name, path in modules().items() if name != "mibench.map.cells"
+              for node in ast.walk(ast.parse(path.read_text()))
+              if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Cell"]
+    assert makers == []
+
+
 def test_callers_ask_estimators_their_tags_never_their_class():
     # inside mibench.estimators a family may test its own kinds; everywhere else an
     # estimator is asked what it takes (inputs, count_based, discrete, codes(), ...)

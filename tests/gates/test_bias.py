@@ -110,6 +110,9 @@ def test_platform_difference_is_reported_as_such(plugin_codebook):
     ('{"groups": []}', "not a mibench baseline"),
     ('{"format": "mibench-baseline", "format_version": 1, "suite": "quick", "groups": [{"estimator": "plugin"}], '
      '"frontiers": []}', "malformed"),
+    ('{"format": "mibench-baseline", "format_version": 1, "suite": "quick", "frontiers": [], "groups": [{"estimator": '
+     '"plugin", "family": "f", "task_id": "t", "n": 64, "d": 1, "bins": null, "bias": 0.0, "std": 0.0, "regime": "great", '
+     '"failed": 0, "error": null}]}', "regimes are reliable, biased"),
 ])
 def test_bad_baselines_are_refused_before_any_work(tmp_path, capsys, content, expected):
     path = tmp_path / "b.json"
@@ -118,6 +121,14 @@ def test_bad_baselines_are_refused_before_any_work(tmp_path, capsys, content, ex
     assert main(["check", "--baseline", str(path), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert expected in err and "--update-baseline" in err
+
+
+def test_baseline_of_another_suite_is_refused_before_any_work(capsys, monkeypatch):
+    import mibench.gates.bias as bias
+
+    monkeypatch.setattr(bias, "run_check", lambda *a, **k: pytest.fail("the suite ran before the baseline was read"))
+    assert main(["check", "--suite", "default", "--baseline", str(BASELINE), "--no-progress"]) == 2
+    assert "baseline of suite 'quick', not 'default'" in capsys.readouterr().err
 
 
 def test_baseline_of_another_suite_is_refused(plugin_codebook):

@@ -38,3 +38,19 @@ def test_score_states_one_class_dumps(tmp_path):
     ty = scores[scores["quantity"] == "I(T;Y)"]
     assert (ty["estimate"] == 0).all() and ty["reason"].str.contains("exactly").all()
     assert "I(T;Y) = 0 exactly" in (tmp_path / "s" / "report.md").read_text()
+
+
+def test_atlas_writes_a_folder_of_the_users_never_the_installed_package(tmp_path, monkeypatch, capsys):
+    from mibench.verdicts.atlas import Atlas, package_data
+
+    shipped = package_data() / "atlas.csv.gz"
+    before = shipped.stat().st_mtime_ns
+    folder = tmp_path / "maps" / "default"
+    folder.mkdir(parents=True)
+    Atlas.shipped().cells.head(40).to_csv(folder / "regimes.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["atlas", str(folder)]) == 0
+    assert "trust --maps mibench-atlas" in capsys.readouterr().out
+    assert len(Atlas.from_dir(tmp_path / "mibench-atlas").cells) == 40 and shipped.stat().st_mtime_ns == before
+    assert main(["atlas", str(folder), "--out", "x", "--into-package"]) == 2
+    assert "not both" in capsys.readouterr().err and shipped.stat().st_mtime_ns == before
