@@ -138,6 +138,11 @@ class BaseEstimator:
         fixed, uniform or quantile), else None."""
         return None
 
+    def counted_by(self, discrete: Any) -> Any:
+        """A count-based estimator with another discrete estimator counting the same codes
+        (its binning kept: ``binned(nsb, ...)`` -> ``binned(plugin, ...)``); None for the others."""
+        return None
+
     def codes(self, x: Any, name: str = "x") -> Any:
         """The integer codes ``(b, n, d)`` (a torch tensor) a count-based estimator counts
         for the variable ``x``, after any binning; None for the others."""

@@ -210,6 +210,9 @@ class Binned(CountBased):
     def discrete(self) -> DiscreteEstimator:
         return self.inner
 
+    def counted_by(self, discrete: DiscreteEstimator) -> "Binned":
+        return Binned(**{**self.get_params(), "discrete": discrete})
+
     @property
     def bin_count(self) -> int | None:
         return None if self._params["rule"] == "width" else self._params["bins"]

@@ -70,6 +70,10 @@ class DiscreteEstimator(CountBased):
     def discrete(self) -> "DiscreteEstimator":
         return self
 
+    def counted_by(self, discrete: "DiscreteEstimator") -> "DiscreteEstimator":
+        """This estimator with ``discrete`` counting instead: ``discrete`` itself."""
+        return discrete
+
     def entropy_from_counts(self, counts: Counts, support: int | None = None) -> torch.Tensor:
         """Entropy in bits of each batch element, ``(b,)`` float64.
 

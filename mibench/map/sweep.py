@@ -293,8 +293,17 @@ def _run_processes(todo: list[Any], device: str, jobs: int, record: Callable, wo
 
 
 def _submit_ignoring_interrupts(pool: cf.ProcessPoolExecutor, work: Callable, group: Group, device: str) -> cf.Future:
-    """Submit with SIGINT ignored, so workers spawned now inherit "ignore": Ctrl-C
-    then stops this process alone, which keeps every finished group."""
+    """Submit with SIGINT held back, so the workers and pool threads started now inherit it
+    blocked: Ctrl-C then stops this process alone, which keeps every finished group. Held,
+    not ignored: a Ctrl-C that arrives during the submit is delivered here as soon as it
+    returns instead of being lost (the sweep would run on). Without signal masks
+    (Windows) SIGINT is ignored for the submit instead."""
+    if hasattr(signal, "pthread_sigmask"):
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return pool.submit(work, group, device)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return pool.submit(work, group, device)

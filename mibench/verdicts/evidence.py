@@ -77,6 +77,7 @@ class DataEvidence:
     blocks_at_ceiling: bool = False  # the curve rises with N while the N/2 blocks sit within CEILING_PULL of their ceiling
     spread: float = math.nan  # the estimate's sampling std at N
     interval: tuple[float, float] = (math.nan, math.nan)
+    notes: list[str] = field(default_factory=list)  # what the subsampling could not use, and why
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,6 +120,8 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
     evidence.at_ceiling = bool(math.isfinite(evidence.ceiling) and abs(full - evidence.ceiling) <= delta)
     _subsample(evidence, est, x, y, full, seed)
     evidence.regime, evidence.reason = _data_regime(evidence, full, tol)
+    if evidence.notes:
+        evidence.reason += f" ({'; '.join(evidence.notes)})"
     return evidence
 
 
@@ -134,10 +137,19 @@ def _subsample(evidence: DataEvidence, est: Any, x: np.ndarray, y: np.ndarray | 
         order = np.concatenate([rng.permutation(n)[: k * size] for _ in range(REPEATS)]).reshape(REPEATS * k, size)
         xs = x[order]
         ys = None if y is None else y[order]
-        with warnings.catch_warnings():  # a block too small to estimate is dropped below, not news to the user
-            warnings.simplefilter("ignore", UndefinedEstimateWarning)
-            values = _estimate(est, xs, ys)[0]
+        try:
+            with warnings.catch_warnings():  # a block too small to estimate is counted below, not a warning
+                warnings.simplefilter("ignore", UndefinedEstimateWarning)
+                values = _estimate(est, xs, ys)[0]
+        except (ValueError, TypeError, RuntimeError) as exc:  # e.g. a covariance of more dimensions than rows
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            evidence.notes.append(f"the estimator fails on blocks of {size} rows ({why}), so the subsampling curve "
+                                  f"stops at {points[-1]['n']} rows")
+            break
         finite = values[np.isfinite(values)]
+        if len(finite) < len(values):
+            evidence.notes.append(f"{len(values) - len(finite)} of {len(values)} blocks of {size} rows gave no finite "
+                                  "estimate and were left out of the curve")
         if len(finite) < 2:
             break
         points.append({"n": size, "mean": float(finite.mean()), "std": float(finite.std(ddof=1))})

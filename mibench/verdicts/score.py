@@ -5,11 +5,17 @@ I(X;T) = H(T) (Shwartz-Ziv & Tishby's convention), so H(T) is estimated and judg
 with repeated inputs, I(T;X) against the input ids; other estimators use ``inputs``.
 Without inputs or input ids, H(T) is scored and the table says so.
 
-A **population** dump (``"population": true``) enumerates its input distribution, so a
-count-based estimate on it is exact for the binned variables: its verdict is
-``reliable`` unless the binned layer is (all but) injective on the rows (distinct
-patterns >= N 2^-delta: H(T) within about delta of log2 N = H(X)), when both quantities are ``saturated``: the point then says nothing
-about the network beyond "every input got its own pattern".
+A **population** dump (``"population": true``) enumerates its input distribution, each
+input once with equal weight, so the plug-in values of the binned variables over all its
+rows are their exact values (:func:`population_truth`). Every count-based estimate is
+held against that truth by the map's rules (:func:`mibench.judging.regime`, one exact
+"seed"): plug-in on the population is exact, and ``reliable``; NSB, Chao-Shen or
+Miller-Madow are off by what their corrections add to a distribution that has no unseen
+mass, and are ``biased`` beyond the tolerance (their expected bias is then exact too). An
+estimate above the quantity's own bound (I(X;T) <= H(X) = log2 N, I(T;Y) <= H(Y)) says so.
+A right value on a binned layer that is (all but) injective on the rows (distinct
+patterns >= N 2^-delta: H(T) within about delta of log2 N = H(X)) is ``saturated``: the
+point then says nothing about the network beyond "every input got its own pattern".
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ import pandas as pd
 
 from mibench.dumps.format import Dump
 from mibench.dumps.plane import plane_limits, plot_plane
-from mibench.judging import Regime, Tolerances
+from mibench.judging import Regime, Tolerances, regime
 from mibench.measures import input_information_source
 from mibench.registry import make_estimator
 from mibench.verdicts.verdict import Verdict, load_atlas, trust
@@ -59,11 +65,11 @@ def score_dump(dump: Dump, estimators: Iterable[str] | None = None, *, maps: Any
         for spec in specs:
             est = make_estimator(spec)
             for quantity, verdict in _verdicts(est, t, dump, ids, atlas, tol):
-                rows.append(_row(layer, epoch, quantity, est, verdict))
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    if dump.population:
-        frame = _population(frame, tol.delta)
-    return frame
+                row = _row(layer, epoch, quantity, est, verdict)
+                if dump.population and est.count_based:
+                    _hold_against_population(row, population_truth(est, quantity, t, dump.labels), tol)
+                rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _input_ids(dump: Dump) -> np.ndarray | None:
@@ -101,24 +107,43 @@ def _row(layer: str, epoch: int, quantity: str, est: Any, v: Verdict) -> dict[st
             "data_regime": v.data.regime, "reason": v.reason}
 
 
-def _population(frame: pd.DataFrame, delta: float) -> pd.DataFrame:
-    """Exact values on a population dump: saturated where the layer is injective on the rows."""
-    if frame.empty:
-        return frame
-    counted = frame["distinct"].notna()  # count-based rows: the others are judged like any sample
-    frame = frame.copy()
-    log2n = np.log2(frame["n"].astype(float))
-    injective = counted & (frame["distinct"].astype(float) >= frame["n"] * 2.0 ** (-delta))  # H(T) near log2 N
-    exact = counted & ~injective
-    frame.loc[counted, ["expected_bias", "bias_lo", "bias_hi"]] = 0.0
-    frame.loc[injective, "regime"] = Regime.SATURATED
-    frame.loc[exact, "regime"] = Regime.RELIABLE
-    frame.loc[injective, "reason"] = [
-        f"population dump: the binned layer gives {int(d)} distinct patterns for {n} inputs (H(T) = log2 N = {l:.2f} "
-        "bits), so the value is exact but only says the layer is injective at this bin grid"
-        for d, n, l in zip(frame.loc[injective, "distinct"], frame.loc[injective, "n"], log2n[injective])]
-    frame.loc[exact, "reason"] = "population dump: every input counted once, so the value is exact for the binned variables"
-    return frame
+def population_truth(est: Any, quantity: str, t: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """The exact value (bits) of ``quantity`` for the binned variables of a population
+    snapshot, as the count-based ``est`` bins them, and the bound no estimate of it may
+    exceed: plug-in with the same binning over every input (each once, equal weight),
+    against H(X) = log2 N for I(X;T) or H(T), H(Y) for I(T;Y)."""
+    exact = est.counted_by(make_estimator("plugin"))
+    if quantity == "I(T;Y)":
+        return {"value": float(exact.mutual_information(t, labels)), "bound": float(exact.entropy(labels)),
+                "bound_of": "H(Y)"}
+    return {"value": float(exact.entropy(t)), "bound": math.log2(len(t)), "bound_of": "H(X)"}
+
+
+def _hold_against_population(row: dict[str, Any], truth: dict[str, float], tol: Tolerances) -> None:
+    """A population row's verdict and expected bias, from its exact value (module notes)."""
+    estimate, exact = row["estimate"], truth["value"]
+    bias = estimate - exact
+    at_ceiling = math.isfinite(row["ceiling"]) and abs(estimate - row["ceiling"]) <= tol.delta
+    judged = regime(0, estimate, bias, 0.0, 1, exact, at_ceiling, tol)
+    row.update(expected_bias=bias, bias_lo=bias, bias_hi=bias, regime=judged)
+    if judged is Regime.UNDEFINED:
+        row["reason"] = "the estimator gives no finite value on this population"
+        return
+    injective = row["distinct"] >= row["n"] * 2.0 ** (-tol.delta)  # H(T) near log2 N = H(X)
+    if judged is Regime.RELIABLE and injective:
+        row["regime"] = Regime.SATURATED
+        row["reason"] = (f"population dump: the binned layer gives {int(row['distinct'])} distinct patterns for "
+                         f"{row['n']} inputs (H(T) = log2 N = {math.log2(row['n']):.2f} bits), so the value is exact but "
+                         "only says the layer is injective at this bin grid")
+        return
+    if abs(bias) <= 1e-9:
+        row["reason"] = "population dump: every input counted once, so the value is exact for the binned variables"
+        return
+    row["reason"] = (f"population dump: the exact value of the binned variables is {exact:.3f} bits (every input "
+                     f"counted once, plug-in); this estimator gives {estimate:.3f}, {bias:+.3f} bits off")
+    if estimate > truth["bound"] + tol.abs_tol:
+        row["reason"] += (f", above {truth['bound_of']} = {truth['bound']:.3f} bits, which no {row['quantity']} "
+                          "can exceed")
 
 
 # -- outputs ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ FIXED = f"rule=fixed, bins={BINS}, range=(-1.0, 1.0)"
 @pytest.fixture(scope="module")
 def tanh_dump(tmp_path_factory):
     path = tmp_path_factory.mktemp("population") / "tanh.npz"
-    train_reference("tishby-tanh", epochs=200, snapshots=4, seed=3, out=path)
+    train_reference("tishby-tanh", epochs=200, snapshots=2, seed=3, out=path)
     return mibench.Dump(path)
 
 
@@ -39,6 +39,10 @@ def _exact(dump, layer, epoch) -> dict[str, float]:
     return {"I(X;T)": h_t, "I(T;Y)": h_t + _entropy(y) - _entropy(t, y)}
 
 
+UNDEFINED_ON_INJECTIVE = pytest.mark.filterwarnings("ignore::mibench.interface.UndefinedEstimateWarning")  # NSB
+
+
+@UNDEFINED_ON_INJECTIVE
 @pytest.mark.parametrize("inner", ["nsb", "chao_shen", "plugin", "miller_madow"])
 def test_each_estimator_is_judged_against_the_exact_population_value(tanh_dump, inner):
     scores = score_dump(tanh_dump, [f"binned({inner}, {FIXED})"])
@@ -46,6 +50,9 @@ def test_each_estimator_is_judged_against_the_exact_population_value(tanh_dump, 
     for row in scores.itertuples():
         exact = _exact(tanh_dump, row.layer, row.epoch)[row.quantity]
         error = row.estimate - exact
+        if not math.isfinite(row.estimate):  # NSB on an injective layer: no coincidences, no estimate
+            assert row.regime == "undefined"
+            continue
         assert row.expected_bias == pytest.approx(error, abs=1e-9)  # the bias is known exactly here
         assert row.bias_lo == pytest.approx(error, abs=1e-9) and row.bias_hi == pytest.approx(error, abs=1e-9)
         if abs(error) > 0.1:
@@ -56,6 +63,7 @@ def test_each_estimator_is_judged_against_the_exact_population_value(tanh_dump, 
         assert np.allclose(scores["expected_bias"], 0.0, atol=1e-9)
 
 
+@UNDEFINED_ON_INJECTIVE
 def test_the_gross_error_nobody_may_call_reliable(tanh_dump):
     # NSB spreads probability over patterns it never saw: on an injective layer of 4096
     # inputs it reports more than H(X) = 12 bits, which no I(X;T) can exceed

@@ -298,3 +298,30 @@ def test_verdicts_on_held_out_cases_never_call_a_gross_error_reliable(atlas, tan
     assert table.loc["all", "agreement"] >= 0.85, table  # 0.96 when written (0.84 before the curve's bias)
     # the 90 % interval: 0.96 here when written
     assert table.loc["all", "interval_coverage"] >= 0.8, table
+
+
+@pytest.mark.parametrize("spec", ["gcmi", "parametric_gaussian"])
+def test_an_estimator_that_fails_on_small_blocks_gets_a_verdict_that_says_so(spec):
+    # 20 + 1 dimensions on 64 rows: the estimate exists, but blocks of 16 rows have a
+    # singular covariance; trust must judge what it can and say why the curve is short
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((64, 20))
+    y = x[:, :1] + rng.standard_normal((64, 1))
+    assert np.isfinite(mibench.mutual_information(x, y, spec))
+    verdict = mibench.trust(x, y, spec)
+    assert verdict.regime in ("unknown", "unstable", "biased", "saturated")  # never reliable on such evidence
+    assert "fails on blocks of 16 rows" in verdict.data.reason and verdict.data.notes
+    assert json.dumps(verdict.to_dict())
+
+
+@pytest.mark.filterwarnings("ignore::mibench.interface.UndefinedEstimateWarning")
+def test_blocks_without_a_finite_estimate_are_counted_not_dropped_silently():
+    # NSB without K has no value on rows that are all distinct: 256 distinct rows but for one
+    # repeated pair give the whole sample a value, while every block without the pair has none
+    x = np.arange(256)[:, None]
+    x[1] = x[0]
+    y = np.random.default_rng(5).integers(0, 2, 256)
+    assert np.isfinite(mibench.mutual_information(x, y, "nsb"))
+    verdict = mibench.trust(x, y, "nsb")
+    assert any("gave no finite estimate and were left out" in note for note in verdict.data.notes), verdict.data.notes
+    assert "left out" in verdict.data.reason
