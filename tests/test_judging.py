@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import mibench
-from mibench.judging import (REGIMES, TOLERANCES, Regime, Tolerances, applicable_ceiling, declared_ceiling,
+from mibench.judging import (REGIMES, TOLERANCES, Regime, Tolerances, declared_ceiling,
                              describe_ceiling, judge_seeds, quantity_ceiling)
 from mibench.map.regimes import classify
 from mibench.map.run import estimate_on_task

@@ -8,9 +8,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import pandas as pd
 
+from mibench.arrays import floats
 from mibench.judging import Judgement, declared_ceiling, judge_seeds
 from mibench.map.cells import COLUMNS, KEY, PLACEMENT, Group, cell_count
 from mibench.map.locate import MAX_ROUNDS, probe_groups
@@ -20,7 +20,7 @@ from mibench.map.store import Store
 from mibench.map.suite import Suite, check_fits, load_suite, select
 from mibench.map.sweep import WorkerPool, run_sweep
 from mibench.registry import make_estimator
-from mibench.tasks import parse_task
+from mibench.tasks import TASKS, parse_task
 
 
 def chosen_suite(suite: str, estimators: list[str] | None = None, families: list[str] | None = None,
@@ -117,15 +117,8 @@ def estimate_on_task(estimator: Any, task: Any, n: int, seeds: int) -> tuple[Any
     est = make_estimator(estimator)
     truth = est.target(task)
     if truth is None:
-        from mibench.tasks import TASKS
-
         raise ValueError(f"{est.spec} targets a quantity that {task.id} does not know "
                          f"(tasks that do: {', '.join(name for name, c in TASKS.items() if c.noisy_truth)})")
-    values, h_x, h_y = (_per_seed(v, seeds) for v in est.mutual_information_parts(*task.sample_seeds(n, range(seeds))))
+    values, h_x, h_y = (floats(v, seeds).tolist() for v in est.mutual_information_parts(*task.sample_seeds(n, range(seeds))))
     return est, task, values, judge_seeds(values, truth, declared_ceiling(est, n), h_x, h_y)
 
-
-def _per_seed(values: Any, count: int) -> list[float]:
-    if values is None:
-        return [float("nan")] * count
-    return np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1).tolist()
