@@ -166,6 +166,24 @@ def test_ctrl_c_keeps_every_finished_group_and_the_rerun_completes(tmp_path):
     after = Store(out).cells().set_index(list(KEY))["estimate"]
     assert after.loc[before.index].equals(before)
 
+def test_a_ctrl_c_during_a_submit_is_held_and_delivered_not_lost():
+    import mibench.map.sweep as sweep
+
+    # workers must start with SIGINT out of their way; the sweep's own Ctrl-C must still arrive
+    class Pool:
+        def submit(self, *args):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the submit
+            return "submitted"
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sweep._submit_ignoring_interrupts(Pool(), None, None, "cpu")
+            time.sleep(0.5)  # the interpreter acts on a delivered signal between bytecodes
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_noise_analytic_estimators_are_scored_against_the_noisy_truth():
     from mibench.map.sweep import run_group
 

@@ -2,6 +2,7 @@
 (Module level, so spawned workers can import them.)"""
 import hashlib
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -39,6 +40,9 @@ def sweep_until_interrupted(suite_path, out):
     from mibench.map.suite import load_suite
     from mibench.map.sweep import _run_processes, pending_groups
 
+    # a terminal's Ctrl-C reaches a process whose SIGINT is Python's own handler; a test
+    # runner may have left SIGINT ignored, which a child would inherit (found in full runs)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     suite = load_suite(suite_path)
     store = Store(out)
     try:
