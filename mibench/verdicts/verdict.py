@@ -19,6 +19,7 @@ from mibench.arrays import plain
 from mibench.judging import Regime, Tolerances, describe_ceiling, tolerance_problems
 from mibench.registry import make_estimator
 from mibench.verdicts.atlas import Atlas, MapEvidence
+from mibench.verdicts.consistency import ConsistencyEvidence, consistency_evidence
 from mibench.verdicts.evidence import INTERVAL_Z, DataEvidence, data_evidence
 
 
@@ -48,13 +49,15 @@ class Verdict:
     map: MapEvidence
     data: DataEvidence
     map_source: dict[str, Any] = field(default_factory=dict)
+    checks: ConsistencyEvidence | None = None  # the truth-free checks, for estimators of continuous values
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (JSON-ready; NaN becomes None)."""
         out = {k: getattr(self, k) for k in ("quantity", "estimator", "estimate", "n", "d", "regime", "reason",
                                              "expected_bias", "bias_range", "ceiling", "ceiling_of", "interval",
                                              "interval_from")}
-        out.update(map=self.map.to_dict(), data=self.data.to_dict(), map_source=self.map_source)
+        out.update(map=self.map.to_dict(), data=self.data.to_dict(), map_source=self.map_source,
+                   checks=None if self.checks is None else self.checks.to_dict())
         return plain(out)
 
     def __str__(self) -> str:
@@ -73,6 +76,7 @@ class Verdict:
             how = {"map and subsampling": "the estimate less the bias the map's nearby cells and the subsampling "
                                           "curve allow",
                    "map": "the estimate less the bias the map's nearby cells allow",
+                   "truth-free checks": "the estimate less the bias the truth-free checks saw",
                    "exact": "exact"}.get(self.interval_from or "", "from the subsampling curve alone")
             lines.append(f"90% interval for the truth: {self.interval[0]:.3f} to {self.interval[1]:.3f} bits ({how}).")
         if math.isfinite(self.data.remaining_bias):
@@ -84,6 +88,8 @@ class Verdict:
                          f"{self.data.extrapolated:.3f} bits.)")
         lines.append(f"  map  [{self.map.regime}]: {self.map.reason}.")
         lines.append(f"  data [{self.data.regime}]: {self.data.reason}{_diagnostics(self.data)}.")
+        if self.checks is not None:
+            lines.append(f"  checks [{self.checks.regime}]: {self.checks.reason}.")
         return "\n".join(lines)
 
 
@@ -131,29 +137,35 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
     else:
         map_ev = atlas.nearest(est, n, d, estimate, (data.entropy_x, data.entropy_y, data.joint_entropy))
     constant = None if ys is None else _constant_side(xs, ys)
-    regime, reason, source = combine(map_ev, data, constant, tol.abs_tol)
+    checks = None
+    if ys is not None and not est.count_based and not constant:
+        checks = consistency_evidence(est, xs, ys, estimate, data.spread, tol.abs_tol, seed=seed)
+    regime, reason, source = combine(map_ev, data, constant, tol.abs_tol, checks)
     if constant:  # I(X;Y) = 0 exactly: the interval is that point, the bias the estimate itself
         interval, interval_from = (0.0, 0.0), "exact"
     else:
-        interval, interval_from = truth_interval(estimate, map_ev, data)
+        interval, interval_from = truth_interval(estimate, map_ev, data, checks)
         if ys is not None:  # I(X;Y) >= 0 whatever the estimate
             interval = (max(interval[0], 0.0), max(interval[1], 0.0))
     bias = map_ev.expected_bias
     if source == "data" or not math.isfinite(bias):
         bias = data.remaining_bias  # the verdict rests on the curve (or only the curve speaks): so does the bias
+    if source == "checks":  # the bias the checks saw, within what I(X;Y) >= 0 allows
+        bias = min(checks.bias, estimate)
     if constant:
         bias = estimate
     bias_range = (estimate - interval[1], estimate - interval[0])
     return Verdict(quantity="H(X)" if ys is None else "I(X;Y)", estimator=est.spec, estimate=estimate, n=n, d=d,
                    regime=regime, reason=reason, expected_bias=bias, bias_range=bias_range, ceiling=data.ceiling,
                    ceiling_of=data.ceiling_of, interval=interval, interval_from=interval_from, map=map_ev, data=data,
-                   map_source=dict(atlas.provenance))
+                   map_source=dict(atlas.provenance), checks=checks)
 
 
 SOURCE_Z = 1.0  # each source's band in the interval, in its own standard errors (see truth_interval)
 
 
-def truth_interval(estimate: float, map_ev: MapEvidence, data: DataEvidence) -> tuple[tuple[float, float], str | None]:
+def truth_interval(estimate: float, map_ev: MapEvidence, data: DataEvidence, checks: ConsistencyEvidence | None = None
+                   ) -> tuple[tuple[float, float], str | None]:
     """The 90 % interval for the truth (bits): the smallest interval that holds the
     estimate less the bias each independent source allows, where it speaks:
 
@@ -169,6 +181,10 @@ def truth_interval(estimate: float, map_ev: MapEvidence, data: DataEvidence) -> 
     and 96 % of the confirmation cases (``scripts/verdict_table.py``, the README's table). Returns the interval
     and which sources made it ("map and subsampling", "map", "subsampling" or None).
     """
+    if checks is not None and checks.regime == Regime.BIASED and math.isfinite(checks.bias_se):
+        # a truth-free check saw a bias the map's cells and the curve are blind to: its band alone
+        half = INTERVAL_Z * checks.bias_se
+        return (estimate - checks.bias - half, estimate - checks.bias + half), "truth-free checks"
     bias = map_ev.expected_bias
     has_map = map_ev.regime != Regime.UNKNOWN and math.isfinite(bias) and math.isfinite(map_ev.spread)
     has_curve = math.isfinite(data.remaining_bias_bounds[0])
@@ -206,12 +222,14 @@ MAP_OVERRIDE = 2.0  # x tol: the map overrules a clean data verdict only when it
 SEEN_MASS = 0.9  # Good-Turing coverage from which a clean subsampling curve outweighs the map's cells
 
 
-def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None, tol: float = 0.1
-            ) -> tuple[str, str, str | None]:
+def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None, tol: float = 0.1,
+            checks: ConsistencyEvidence | None = None) -> tuple[str, str, str | None]:
     """The combined regime, why in one sentence, and which evidence it rests on ("map",
-    "data", "both" or None). In order:
+    "data", "both", "checks" or None). In order:
 
     * a constant side (``constant``: "X" or "Y") makes I(X;Y) = 0 exactly;
+    * an alarm of the truth-free checks (:mod:`mibench.verdicts.consistency`: the shuffle
+      null, the copula kNN reference) means ``biased``, unless the estimate sits at its ceiling;
     * the data's own alarms stand (at the ceiling, a spread or a remaining bias over the
       tolerance), except that a spread gives way to a bias the map expects to be larger
       than it (the error is then mostly bias, as the map's rules would call it);
@@ -232,6 +250,8 @@ def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None
         return Regime.RELIABLE, f"{constant} takes a single value, so I(X;Y) = 0 exactly and every estimator gives 0", None
     if data.regime == Regime.UNDEFINED:
         return Regime.UNDEFINED, data.reason[0].upper() + data.reason[1:] + ".", "data"
+    if checks is not None and checks.regime == Regime.BIASED and data.regime != Regime.SATURATED:
+        return Regime.BIASED, f"From the truth-free checks: {checks.reason}.", "checks"
     map_regime = Regime.BIASED if map_ev.regime == Regime.SATURATED and data.regime != Regime.SATURATED else map_ev.regime
     as_map = "" if map_regime == map_ev.regime else " (cells at their ceiling; this sample is not at its own)"
     if data.regime == Regime.UNSTABLE and map_regime == Regime.BIASED and abs(map_ev.expected_bias) > data.spread:
