@@ -69,8 +69,36 @@ def test_a_results_directory_holds_one_suite(tmp_path):
     from mibench.map.run import run_map
 
     run_map(load_suite(str(suite_file(tmp_path, name="a"))), tmp_path / "out", progress=False)
-    with pytest.raises(StoreError, match="holds the results of suite 'a', not 'b'.*--fresh"):
+    with pytest.raises(StoreError, match="holds the results of suite 'a', not 'b'.*another --out"):
         run_map(load_suite(str(suite_file(tmp_path, name="b", d=3))), tmp_path / "out", progress=False)
+
+
+def test_fresh_never_deletes_another_suites_store(tmp_path):
+    from mibench.map.run import run_map
+
+    run_map(load_suite(str(suite_file(tmp_path, name="a"))), tmp_path / "out", progress=False)
+    before = len(Store(tmp_path / "out").cells())
+    with pytest.raises(StoreError, match="holds the results of suite 'a', not 'b'; --fresh removes only"):
+        run_map(load_suite(str(suite_file(tmp_path, name="b"))), tmp_path / "out", fresh=True, progress=False)
+    assert before > 0 and len(Store(tmp_path / "out").cells()) == before
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "results.sqlite").write_text("a user's own file")
+    with pytest.raises(StoreError, match="not a mibench results store"):
+        Store(tmp_path / "other", fresh=True, suite="a")
+    assert (tmp_path / "other" / "results.sqlite").read_text() == "a user's own file"
+
+
+@pytest.mark.parametrize("name", ["../victim", "a/b", "..", ".hidden", "", "x" * 101])
+def test_a_suite_name_is_a_name_not_a_path(tmp_path, capsys, name):
+    # map hostile.toml --out sandbox/inner --fresh once deleted sandbox/victim's store
+    (tmp_path / "sandbox" / "victim").mkdir(parents=True)
+    (tmp_path / "sandbox" / "victim" / "results.sqlite").write_text("another suite's cells")
+    path = tmp_path / "hostile.toml"
+    path.write_text(SUITE.format(name=name, seeds=2, n=64, d=2, dim="=D", spec="plugin", extra=""))
+    assert main(["map", str(path), "--out", str(tmp_path / "sandbox" / "inner"), "--fresh", "--no-progress"]) == 2
+    assert "name: must be a plain name" in capsys.readouterr().err
+    assert (tmp_path / "sandbox" / "victim" / "results.sqlite").read_text() == "another suite's cells"
+    assert not (tmp_path / "sandbox" / "inner").exists()
 
 
 def test_cells_of_another_version_are_not_reused(tmp_path):

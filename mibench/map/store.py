@@ -57,10 +57,10 @@ class Store:
         never lie side by side."""
         self.dir = Path(out)
         self.path = self.dir / FILENAME
+        if fresh and self.path.exists():
+            self._discard(suite)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            if fresh and self.path.exists():
-                self.path.unlink()
             if not os.access(self.dir, os.W_OK | os.X_OK):
                 raise PermissionError(13, "not writable")
         except OSError as exc:
@@ -93,13 +93,32 @@ class Store:
                              f"mibench {__version__}, whose numbers may differ, so they are not reused: use --fresh to "
                              "recompute them here, or another --out")
 
+    def _discard(self, suite: str | None) -> None:
+        """``--fresh``: remove the store only when it is this suite's own (another suite's
+        results, or a file that is not a mibench store, are never deleted)."""
+        from contextlib import closing
+
+        try:
+            with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+                row = db.execute("SELECT value FROM meta WHERE key='suite'").fetchone()
+        except sqlite3.DatabaseError:
+            row = ("(not a mibench results store)",)
+        owner = None if row is None else row[0]
+        if suite is not None and owner not in (None, suite):
+            raise StoreError(f"{self.path} holds the results of suite {owner!r}, not {suite!r}; --fresh removes only "
+                             "this suite's own store: choose another --out")
+        try:
+            self.path.unlink()
+        except OSError as exc:
+            raise StoreError(f"cannot remove {self.path} ({exc.strerror or exc}); choose another --out") from None
+
     def _claim(self, suite: str) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key='suite'").fetchone()
         if row is not None and row[0] != suite:
             self.db.close()
             raise StoreError(
                 f"{self.dir} holds the results of suite {row[0]!r}, not {suite!r}; a directory holds one suite: "
-                f"use another --out, or --fresh to replace them"
+                f"use another --out (--fresh removes only a suite's own store)"
             )
         with self.db:
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('suite', ?)", (suite,))

@@ -14,6 +14,7 @@ import ast
 import math
 import operator
 import os
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -40,6 +41,7 @@ BINNING_KEYS = ("rule", "range", "width")
 RENAMED = {"label": "family", "d_means": "d_label", "binning_rule": "binning = { rule = ... }",
            "std_tol": "abs_tol (the seed spread is held to the same tolerance as the bias)"}
 BUILTIN = ("quick", "default", "full", "leaderboard")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")  # no separators, no "..": a directory of its own
 MAX_SEEDS = 10_000
 MAX_CELLS = 10_000_000  # the default suite has about 44,000
 
@@ -264,8 +266,13 @@ def load_suite(name_or_path: str = "default") -> Suite:
     if len(set(families)) != len(families):
         raise fail("tasks", f"families must be distinct; got {families} (set family = ... on repeated tasks)")
 
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
+        raise fail("name", f"must be a plain name (letters, digits, _ . -, not starting with . or -), which names the "
+                           f"results directory OUT/NAME; got {name!r}" + ("" if "name" in raw else
+                                                                         ' from the file name: set name = "..."'))
     suite = Suite(
-        name=str(raw.get("name", path.stem)),
+        name=name,
         path=where,
         description=str(raw.get("description", "")),
         seeds=seeds,
