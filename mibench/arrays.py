@@ -11,9 +11,9 @@ import numpy as np
 
 
 def floats(values: Any, count: int = 1) -> np.ndarray:
-    """The per-element values of an estimate (a float, a numpy array or a torch tensor on
-    any device) as a flat float64 array; None (a quantity an estimator does not report)
-    gives ``count`` NaNs."""
+    """The per-element values of an estimate (a float, a sequence with None for a failed
+    element, a numpy array or a torch tensor on any device) as a flat float64 array, None
+    as NaN; None itself (a quantity an estimator does not report) gives ``count`` NaNs."""
     if values is None:
         return np.full(count, math.nan)
     return np.asarray(values.cpu() if hasattr(values, "cpu") else values, dtype=float).reshape(-1)

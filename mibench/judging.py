@@ -2,7 +2,8 @@
 
 One vocabulary for the regime map (a group of seeds held against an exact truth), the
 verdicts (one sample and no truth), the regression gate and the command line alike.
-This module sits on a low floor: it imports nothing of mibench but the parameter checks.
+This module sits on a low floor: it imports nothing of mibench but the parameter checks
+and the array helpers.
 
 **Regimes**, in one order of severity (:class:`Regime`): ``reliable`` < ``biased`` <
 ``unstable`` < ``saturated`` < ``undefined``, and ``unknown`` (a verdict with no
@@ -39,6 +40,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from mibench._validate import range_problem
+from mibench.arrays import floats
 
 try:
     from enum import StrEnum
@@ -178,9 +180,9 @@ def quantity_ceiling(estimator: Any, quantity: str, n: int, h_x: float = math.na
     for an entropy, :func:`applicable_ceiling` for I(X;Y) (with the estimator's own H(X)
     and H(Y), NaN where it has none); (NaN, None) for anything else."""
     declared = declared_ceiling(estimator, n)
-    if quantity in ("entropy", "H(X)"):
+    if quantity == "entropy":
         return declared, ("N" if math.isfinite(declared) else None)
-    if quantity in ("mutual_information", "I(X;Y)"):
+    if quantity == "mutual_information":
         return applicable_ceiling(declared, h_x, h_y, delta)
     return math.nan, None
 
@@ -256,7 +258,7 @@ def judge_seeds(values: Iterable[float | None], truth: float, declared: float = 
                 tol: Tolerances | Mapping[str, float] | None = None) -> Judgement:
     """Judge the per-seed estimates of one group (None or NaN: a failed seed) against
     ``truth``, as the map judges its groups: mean and std over the finite estimates."""
-    estimates = _floats(values)
+    estimates = floats(values, 0)
     finite = estimates[np.isfinite(estimates)]
     mean = float(finite.mean()) if len(finite) else math.nan
     std = float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
@@ -264,13 +266,7 @@ def judge_seeds(values: Iterable[float | None], truth: float, declared: float = 
                  declared=declared, entropy_x=_mean(entropy_x), entropy_y=_mean(entropy_y), tol=tol)
 
 
-def _floats(values: Iterable[float | None] | None) -> np.ndarray:
-    if values is None:
-        return np.array([], dtype=float)
-    return np.array([math.nan if v is None else float(v) for v in values], dtype=float)
-
-
 def _mean(values: Iterable[float | None] | None) -> float:
-    known = _floats(values)
+    known = floats(values, 0)
     known = known[~np.isnan(known)]
     return float(known.mean()) if len(known) else math.nan

@@ -262,7 +262,7 @@ def _run_processes(todo: list[Any], device: str, jobs: int, record: Callable, wo
                 while source and len(in_flight) < width:
                     # submit raises BrokenProcessPool once a worker has died: the group
                     # leaves its queue only after it is really in flight, or it is lost
-                    future = _submit_ignoring_interrupts(pool, work, source[0], device)
+                    future = _submit_holding_interrupts(pool, work, source[0], device)
                     in_flight[future] = source.popleft()
                 done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
                 # record every group that did finish before acting on a dead worker
@@ -292,7 +292,7 @@ def _run_processes(todo: list[Any], device: str, jobs: int, record: Callable, wo
                 workers.discard()
 
 
-def _submit_ignoring_interrupts(pool: cf.ProcessPoolExecutor, work: Callable, group: Group, device: str) -> cf.Future:
+def _submit_holding_interrupts(pool: cf.ProcessPoolExecutor, work: Callable, group: Group, device: str) -> cf.Future:
     """Submit with SIGINT held back, so the workers and pool threads started now inherit it
     blocked: Ctrl-C then stops this process alone, which keeps every finished group. Held,
     not ignored: a Ctrl-C that arrives during the submit is delivered here as soon as it

@@ -88,7 +88,7 @@ def consistency_evidence(est: Any, x: np.ndarray, y: np.ndarray, estimate: float
     rng = np.random.default_rng([seed, 17])
     try:
         shuffled = np.stack([y[rng.permutation(n)] for _ in range(NULL_REPEATS)])
-        nulls = _values(est, np.broadcast_to(x, (NULL_REPEATS, *x.shape)), shuffled)
+        nulls = _values(est, x, shuffled)  # one x broadcast over the batch of shuffled y
         nulls = nulls[np.isfinite(nulls)]
         if len(nulls) >= 2:
             evidence.null = float(nulls.mean())

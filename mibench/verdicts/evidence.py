@@ -88,8 +88,8 @@ def _estimate(est: Any, x: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray
     if y is None:
         return floats(est.entropy(x)), floats(None), floats(None)
     value, h_x, h_y = est.mutual_information_parts(x, y)
-    count = len(floats(value))
-    return floats(value), floats(h_x, count), floats(h_y, count)
+    values = floats(value)
+    return values, floats(h_x, len(values)), floats(h_y, len(values))
 
 
 def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, delta: float, seed: int = 0) -> DataEvidence:

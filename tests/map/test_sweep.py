@@ -116,7 +116,7 @@ def test_a_pool_that_breaks_while_submitting_loses_no_group(tmp_path, monkeypatc
 
     import mibench.map.sweep as sweep
 
-    real_submit = sweep._submit_ignoring_interrupts
+    real_submit = sweep._submit_holding_interrupts
     calls = []
 
     def submit_breaking_once(pool, work, group, device):
@@ -125,7 +125,7 @@ def test_a_pool_that_breaks_while_submitting_loses_no_group(tmp_path, monkeypatc
             raise cf.process.BrokenProcessPool("a worker died")
         return real_submit(pool, work, group, device)
 
-    monkeypatch.setattr(sweep, "_submit_ignoring_interrupts", submit_breaking_once)
+    monkeypatch.setattr(sweep, "_submit_holding_interrupts", submit_breaking_once)
     tiny = load_suite(write_suite(tmp_path, SMALL))
     store = Store(tmp_path / "broken")
     _process_run(tiny, store, sweep.run_group)
@@ -178,7 +178,7 @@ def test_a_ctrl_c_during_a_submit_is_held_and_delivered_not_lost():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
-            sweep._submit_ignoring_interrupts(Pool(), None, None, "cpu")
+            sweep._submit_holding_interrupts(Pool(), None, None, "cpu")
             time.sleep(0.5)  # the interpreter acts on a delivered signal between bytecodes
     finally:
         signal.signal(signal.SIGINT, previous)
