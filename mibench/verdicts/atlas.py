@@ -33,7 +33,8 @@ import pandas as pd
 
 from mibench._version import __version__
 from mibench.arrays import plain
-from mibench.judging import Regime
+from mibench.judging import TOLERANCES, Regime, declared_ceiling
+from mibench.judging import regime as judged_regime
 from mibench.map.regimes import GROUP_COLUMNS
 from mibench.registry import parse_spec
 
@@ -89,6 +90,7 @@ class Atlas:
                                   log2n=np.log2(cells["n"].astype(float)),
                                   joint_hat=cells["entropy_x"] + cells["entropy_y"] - cells["mean"])
         self.cells["margin"] = self.cells["log2n"] - self.cells["joint_hat"]
+        self._entropy: pd.DataFrame | None = None  # the entropy cells, built when first asked for
 
     # -- loading -------------------------------------------------------------------
     @classmethod
@@ -117,9 +119,10 @@ class Atlas:
         return cls(pd.read_csv(regimes), provenance)
 
     # -- the search ----------------------------------------------------------------
-    def nearest(self, estimator: Any, n: int, d: int, estimate: float, entropies: tuple[float, float, float] | None = None
-                ) -> MapEvidence:
-        """The map's evidence for one estimate (see the module notes)."""
+    def _pool(self, estimator: Any, n: int) -> tuple[pd.DataFrame, str, str] | MapEvidence:
+        """The cells of this estimator (count-based: of its discrete estimator, on families
+        whose truth is that of the codes) and their distance in octaves of N, or the
+        reason there are none near."""
         kind, key = estimator_key(estimator)
         pool = self.cells[(self.cells["kind"] == kind) & (self.cells["key"] == key)]
         if kind == "counts":  # cells whose truth is the information of the codes (not of a density behind them)
@@ -132,6 +135,15 @@ class Atlas:
             lo, hi = int(pool["n"].min()), int(pool["n"].max())
             where = "below" if n < lo else "above"
             return MapEvidence(Regime.UNKNOWN, f"N = {n} lies {where} every map cell for {key} (the map spans N = {lo} to {hi})")
+        return pool.assign(octaves=octaves), kind, key
+
+    def nearest(self, estimator: Any, n: int, d: int, estimate: float, entropies: tuple[float, float, float] | None = None
+                ) -> MapEvidence:
+        """The map's evidence for one I(X;Y) estimate (see the module notes)."""
+        found = self._pool(estimator, n)
+        if isinstance(found, MapEvidence):
+            return found
+        pool, kind, key = found
         if kind == "counts":
             if entropies is None:
                 return MapEvidence(Regime.UNKNOWN, "the map scores I(X;Y); for H(X) alone it has no cells")
@@ -151,14 +163,70 @@ class Atlas:
             allowed = max(MAX_DIFFICULTY_GAP, 0.25 * abs(estimate))
             what = f"D = {d}, I^ = {estimate:.2f} bits"
             rank_extra = 0.0
-        near = pool.assign(distance=gap + 0.5 * octaves + rank_extra)[(octaves <= MAX_OCTAVES) & (gap <= allowed)]
-        if near.empty:
-            return MapEvidence(Regime.UNKNOWN, f"no map cell for {key} near N = {n} and {what}")
-        near = near.nsmallest(NEAREST, "distance")
-        return _vote(near, key)
+        margin = math.log2(n) - h_xy if kind == "counts" else None
+        return _nearest(pool, gap + rank_extra, gap <= allowed, key, f"N = {n} and {what}", margin=margin)
+
+    def nearest_entropy(self, estimator: Any, n: int, estimate: float) -> MapEvidence:
+        """The map's evidence for an entropy estimate H^(X) (bits) of a count-based
+        estimator. The map's groups score I(X;Y), but for a count-based estimator each
+        group's H^(X) + H^(Y) - I^ is the same discrete estimator's H^(X,Y) of the joint
+        codes, beside their exact H(X,Y) (``joint_entropy``): an entropy cell, matched by
+        the margin log2 N - H^ as the I(X;Y) cells are. Its seed std is not stored; the
+        group's I^ std stands in for it (the same counts, one entropy of three)."""
+        if estimator_key(estimator)[0] != "counts":
+            return MapEvidence(Regime.UNKNOWN, "the map holds entropy cells for count-based estimators only")
+        found = self._pool(estimator, n)
+        if isinstance(found, MapEvidence):
+            return found
+        pool, _, key = found
+        if not math.isfinite(estimate):
+            return MapEvidence(Regime.UNKNOWN, "the estimator gave no finite entropy on this sample, so no map cell "
+                                          "can be matched to it")
+        pool = self._entropy_cells().loc[pool.index].assign(octaves=pool["octaves"])
+        gap = (pool["margin"] - (math.log2(n) - estimate)).abs()
+        what = f"N = {n} and margin log2 N - H^ = {math.log2(n) - estimate:.2f} bits"
+        return _nearest(pool, gap, gap <= MAX_DIFFICULTY_GAP, key, what, quantity="H(X,Y)",
+                        margin=math.log2(n) - estimate)
+
+    def _entropy_cells(self) -> pd.DataFrame:
+        """The count-based cells read as entropy cells of their joint codes (see
+        :meth:`nearest_entropy`), judged by the map's rules against their exact H(X,Y)."""
+        if self._entropy is None:
+            cells = self.cells[(self.cells["kind"] == "counts") & self.cells["joint_entropy"].notna()]
+            declared = {(key, n): declared_ceiling(parse_spec(key), int(n))
+                        for key, n in set(zip(cells["key"], cells["n"]))}
+            ceiling = np.array([declared[k] for k in zip(cells["key"], cells["n"])], dtype=float)
+            bias = cells["joint_hat"] - cells["joint_entropy"]
+            at_ceiling = np.abs(cells["joint_hat"].to_numpy() - ceiling) <= TOLERANCES.delta
+            regimes = [judged_regime(0 if math.isfinite(m) else 1, m, b, s if math.isfinite(s) else 0.0, int(k), t, bool(c))
+                       for m, b, s, k, t, c in zip(cells["joint_hat"], bias, cells["std"], cells["seeds"],
+                                                   cells["joint_entropy"], at_ceiling)]
+            self._entropy = cells.assign(mean=cells["joint_hat"], truth=cells["joint_entropy"], bias=bias,
+                                         regime=regimes)
+        return self._entropy
 
 
-def _vote(near: pd.DataFrame, key: str) -> MapEvidence:
+def _nearest(pool: pd.DataFrame, gap: pd.Series, near: pd.Series, key: str, what: str, quantity: str = "I(X;Y)",
+             margin: float | None = None) -> MapEvidence:
+    """The vote of the NEAREST cells within one octave of N and the allowed gap. A
+    count-based sample with a larger ``margin`` (more rows per joint pattern) than every
+    cell within that octave is easier than all of them: the easiest cells (within the gap of
+    the largest margin) speak for it, since these estimators' bias shrinks as the margin grows."""
+    in_reach = pool["octaves"] <= MAX_OCTAVES
+    close = pool.assign(distance=gap + 0.5 * pool["octaves"])[in_reach & near]
+    if close.empty and margin is not None and margin > pool.loc[in_reach, "margin"].max():
+        widest = pool.loc[in_reach, "margin"].max()
+        easiest = pool[in_reach & (pool["margin"] >= widest - MAX_DIFFICULTY_GAP)]
+        found = _vote(easiest.assign(distance=0.5 * easiest["octaves"]).nsmallest(NEAREST, "distance"), key, quantity)
+        found.reason = (f"the sample's margin ({margin:.2f} bits) is wider than every map cell's near this N (up to "
+                        f"{widest:.2f}), so the easiest cells speak for it: {found.reason}")
+        return found
+    if close.empty:
+        return MapEvidence(Regime.UNKNOWN, f"no map cell for {key} near {what}")
+    return _vote(close.nsmallest(NEAREST, "distance"), key, quantity)
+
+
+def _vote(near: pd.DataFrame, key: str, quantity: str = "I(X;Y)") -> MapEvidence:
     """The regime the near cells vote for (weights 1 / (0.1 + distance), a tie going to
     the worse regime), their weighted mean bias, and the std of one estimate's error about
     it (the cells' biases about it, and each cell's seed std)."""
@@ -178,7 +246,8 @@ def _vote(near: pd.DataFrame, key: str) -> MapEvidence:
     share = votes[regime] / sum(votes.values())
     said = (f"their mean bias is {bias:+.3f} bits" if math.isfinite(bias)
             else "none has a bias: the estimator failed on some of their seeds")
-    reason = (f"{len(near)} nearby map cell(s) of {key} ({', '.join(sorted(set(near['family'])))}) say {regime} "
+    cells_of = "" if quantity == "I(X;Y)" else f" (their {quantity}, as an entropy)"
+    reason = (f"{len(near)} nearby map cell(s) of {key}{cells_of} ({', '.join(sorted(set(near['family'])))}) say {regime} "
               f"({share:.0%} of the weight); {said}")
     return MapEvidence(regime, reason, bias, spread, cells)
 

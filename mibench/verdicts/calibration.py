@@ -53,22 +53,48 @@ def task_cases(tasks: Iterable[str], estimators: Iterable[str], ns: Iterable[int
     return out
 
 
-def dump_cases(dump: Any, estimator: str, ns: Iterable[int], snapshots: Iterable[tuple[str, int]] | None = None,
-               bins: int = 30) -> list[Case]:
-    """I(T;Y) cases from a population dump: rows drawn with replacement (i.i.d. from the
-    population), truth = the population's exact binned I(T;Y) (rule=fixed)."""
+def dump_cases(dump: Any, estimator: str, ns: Iterable[int], snapshots: Iterable[tuple[str, int]] | None = None
+               ) -> list[Case]:
+    """I(T;Y) cases from a population dump for a count-based ``estimator`` with a fixed
+    binning: rows drawn with replacement (i.i.d. from the population), truth = the
+    population's exact I(T;Y) under that binning (plug-in over every input, each once)."""
     labels = dump.labels
+    exact = parse_spec(estimator).counted_by(parse_spec("plugin"))
     out = []
     for layer, epoch in snapshots or dump.snapshots():
         t = dump.snapshot(layer, epoch)
-        truth = dump.exact_information(layer, epoch, bins=bins)["I(T;Y)"]
+        truth = float(exact.mutual_information(t, labels))
 
         def sample(n: int, seed: int, t: np.ndarray = t) -> tuple[np.ndarray, np.ndarray]:
-            rows = np.random.default_rng([seed, n, 7]).integers(0, len(t), n)
+            rows = _drawn(len(t), n, seed)
             return t[rows], labels[rows][:, None]
 
         out += [Case(f"{layer}@{epoch}", "dump", estimator, n, truth, sample) for n in ns]
     return out
+
+
+def entropy_dump_cases(dump: Any, estimator: str, ns: Iterable[int], snapshots: Iterable[tuple[str, int]] | None = None
+                       ) -> list[Case]:
+    """H(T) cases from a population dump (I(X;T) of a deterministic layer, as the plane
+    reads it) for a count-based ``estimator`` with a fixed binning: rows drawn with
+    replacement, truth = the population's exact H(T) under that binning (plug-in over
+    every input, each once), the sample's y None."""
+    exact = parse_spec(estimator).counted_by(parse_spec("plugin"))
+    out = []
+    for layer, epoch in snapshots or dump.snapshots():
+        t = dump.snapshot(layer, epoch)
+        truth = float(exact.entropy(t))
+
+        def sample(n: int, seed: int, t: np.ndarray = t) -> tuple[np.ndarray, None]:
+            return t[_drawn(len(t), n, seed)], None
+
+        out += [Case(f"{layer}@{epoch}", "dump", estimator, n, truth, sample) for n in ns]
+    return out
+
+
+def _drawn(population: int, n: int, seed: int) -> np.ndarray:
+    """The population rows (input ids) a dump case's seed draws, with replacement."""
+    return np.random.default_rng([seed, n, 7]).integers(0, population, n)
 
 
 def measured_class(case: Case, seeds: int = 10, tolerances: Tolerances | dict[str, float] | None = None
@@ -76,7 +102,8 @@ def measured_class(case: Case, seeds: int = 10, tolerances: Tolerances | dict[st
     """The regime a case's seeds earn against its truth (the map's rules)."""
     est = parse_spec(case.estimator)
     samples = [case.sample(case.n, s) for s in range(seeds)]
-    xs, ys = np.stack([x for x, _ in samples]), np.stack([y for _, y in samples])
+    xs = np.stack([x for x, _ in samples])
+    ys = None if samples[0][1] is None else np.stack([y for _, y in samples])
     values, h_x, h_y = _estimate(est, xs, ys)
     judged = judge_seeds(values, case.truth, declared_ceiling(est, case.n), h_x, h_y, tolerances)
     return {"mean": judged.mean, "std": judged.std, "bias": judged.bias, "measured": judged.regime,

@@ -58,9 +58,11 @@ class DataEvidence:
     n: int
     distinct: int | None = None  # distinct rows of X (of the codes a count-based estimator sees)
     coincidences: int | None = None  # N - distinct
-    coverage: float | None = None  # Good-Turing 1 - (singletons / N) of the joint (X, Y) codes
+    coverage: float | None = None  # Good-Turing 1 - (singletons / N) of the joint (X, Y) codes (each input once)
     # True when every repeated X row carries one Y value (Y a function of X on this sample),
-    # seen on at least MIN_REPEATS coincidences, Y label-like (ROWS_PER_LABEL rows per value);
+    # seen on at least MIN_REPEATS coincidences (of different inputs where ids are given; 20
+    # repeats bound H(Y|X) only loosely, to ~0.6 bit for a binary Y by the rule of three and
+    # Fano, yet held on held-out networks), Y label-like (ROWS_PER_LABEL rows per value);
     # None when it cannot be told
     y_function_of_x: bool | None = None
     ceiling: float = math.nan
@@ -92,25 +94,28 @@ def _estimate(est: Any, x: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray
     return values, floats(h_x, len(values)), floats(h_y, len(values))
 
 
-def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, delta: float, seed: int = 0) -> DataEvidence:
+def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, delta: float, seed: int = 0,
+                  input_ids: np.ndarray | None = None) -> DataEvidence:
     """Diagnostics, the ceiling that applies, the subsampling curve, the extrapolated value,
-    the interval and a data-only regime for one estimate (see the module notes)."""
+    the interval and a data-only regime for one estimate (see the module notes).
+    ``input_ids`` (one per row, optional): rows sharing an id are one input drawn again."""
     n = x.shape[0]
     value, h_x, h_y = _estimate(est, x, y)
     full = float(value[0])
     evidence = DataEvidence(regime=Regime.RELIABLE, reason="", n=n)
     codes = est.codes(x)
     if codes is not None:
-        counts = codes_to_counts(codes)
-        evidence.distinct = int(counts.distinct()[0])
-        evidence.coincidences = n - evidence.distinct
         y_codes = None if y is None else est.codes(y, "y")
+        if input_ids is not None:  # coincidences and coverage count each input once
+            codes, y_codes = _one_row_per_input(codes, y_codes, input_ids, evidence)
+        rows = codes.shape[1]
+        evidence.distinct = int(codes_to_counts(codes).distinct()[0])
+        evidence.coincidences = rows - evidence.distinct
         joint = codes if y_codes is None else torch.cat([codes.to(torch.int64), y_codes.to(torch.int64)], dim=2)
         joint_counts = codes_to_counts(joint)
-        singletons = int((joint_counts.values == 1).sum())
-        evidence.coverage = 1.0 - singletons / n
+        evidence.coverage = 1.0 - int((joint_counts.values == 1).sum()) / rows
         labels = None if y_codes is None else int(codes_to_counts(y_codes).distinct()[0])
-        if labels is not None and evidence.coincidences >= MIN_REPEATS and n >= ROWS_PER_LABEL * labels:
+        if labels is not None and evidence.coincidences >= MIN_REPEATS and rows >= ROWS_PER_LABEL * labels:
             evidence.y_function_of_x = int(joint_counts.distinct()[0]) == evidence.distinct
     evidence.entropy_x, evidence.entropy_y = float(h_x[0]), float(h_y[0])
     evidence.joint_entropy = float(h_x[0] + h_y[0] - full)
@@ -123,6 +128,20 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
     if evidence.notes:
         evidence.reason += f" ({'; '.join(evidence.notes)})"
     return evidence
+
+
+def _one_row_per_input(codes: torch.Tensor, y_codes: torch.Tensor | None, input_ids: np.ndarray,
+                       evidence: DataEvidence) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The codes of the first row of each input id. A row that repeats an input (a data set
+    duplicated, an input recorded twice) repeats its X and its Y by construction: counted
+    as a coincidence it would pass for evidence that Y is a function of X, and for seen
+    probability mass (Good-Turing)."""
+    first = np.unique(np.asarray(input_ids).reshape(len(input_ids), -1), axis=0, return_index=True)[1]
+    keep = torch.as_tensor(np.sort(first), device=codes.device)
+    if len(keep) < codes.shape[1]:
+        evidence.notes.append(f"{codes.shape[1] - len(keep)} rows repeat an input already drawn and are counted once "
+                              "for coincidences and coverage")
+    return codes[:, keep], None if y_codes is None else y_codes[:, keep]
 
 
 def _subsample(evidence: DataEvidence, est: Any, x: np.ndarray, y: np.ndarray | None, full: float, seed: int) -> None:

@@ -83,19 +83,32 @@ def _input_ids(dump: Dump) -> np.ndarray | None:
 def _verdicts(est: Any, t: np.ndarray, dump: Dump, ids: np.ndarray | None, atlas: Any,
               tol: Tolerances) -> list[tuple[str, Verdict]]:
     """The quantities of one snapshot, each with its verdict: I(X;T) by the plane's rule
-    (:func:`mibench.measures.input_information_source`) and I(T;Y)."""
+    (:func:`mibench.measures.input_information_source`) and I(T;Y). A layer that gives one
+    pattern per input, as the estimator codes it, has I(X;T) = H(T) exactly, whether or not
+    inputs repeat: H(T) is then estimated and judged (judging I(X;T) against its own H(T)
+    as a ceiling would call a right value saturated)."""
     out = []
     from_entropy = input_information_source(est) == "H(T)"
     if ids is None:
         out.append(("H(T)", trust(t, None, est, maps=atlas, tolerances=tol)))
-    elif from_entropy and len(np.unique(ids)) == len(ids):
+    elif from_entropy and _function_of_input(est, t, ids):
         out.append(("I(X;T)", trust(t, None, est, maps=atlas, tolerances=tol)))  # = H(T): deterministic layer
     elif from_entropy:
         out.append(("I(X;T)", trust(t, ids, est, maps=atlas, tolerances=tol)))
     elif dump.inputs is not None:
         out.append(("I(X;T)", trust(t, dump.inputs.astype(np.float64), est, maps=atlas, tolerances=tol)))
-    out.append(("I(T;Y)", trust(t, dump.labels, est, maps=atlas, tolerances=tol)))
+    out.append(("I(T;Y)", trust(t, dump.labels, est, maps=atlas, tolerances=tol, input_ids=ids)))
     return out
+
+
+def _function_of_input(est: Any, t: np.ndarray, ids: np.ndarray) -> bool:
+    """Whether each input id gets a single pattern of ``t`` as the count-based ``est``
+    codes it (a deterministic layer; a stochastic one can give an input two patterns)."""
+    if len(np.unique(ids)) == len(ids):
+        return True
+    codes = est.codes(t)
+    rows = np.column_stack([np.asarray(ids).reshape(len(ids), -1), codes[0].cpu().numpy().reshape(len(ids), -1)])
+    return len(np.unique(rows, axis=0)) == len(np.unique(ids))
 
 
 def _row(layer: str, epoch: int, quantity: str, est: Any, v: Verdict) -> dict[str, Any]:

@@ -77,6 +77,8 @@ class Verdict:
                                           "curve allow",
                    "map": "the estimate less the bias the map's nearby cells allow",
                    "truth-free checks": "the estimate less the bias the truth-free checks saw",
+                   "rule of three": "H(X) = 0 on the sample; a value never seen in N rows has probability below 3/N, "
+                                    "worth at most h(3/N) bits if it is one value",
                    "exact": "exact"}.get(self.interval_from or "", "from the subsampling curve alone")
             lines.append(f"90% interval for the truth: {self.interval[0]:.3f} to {self.interval[1]:.3f} bits ({how}).")
         if math.isfinite(self.data.remaining_bias):
@@ -111,10 +113,17 @@ def _as_rows(a: Any, name: str) -> np.ndarray:
 
 
 def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path | Atlas | None = None,
-          tolerances: Tolerances | dict[str, float] | None = None, seed: int = 0, **params: Any) -> Verdict:
+          tolerances: Tolerances | dict[str, float] | None = None, seed: int = 0, input_ids: Any = None,
+          bound: float | None = None, **params: Any) -> Verdict:
     """Estimate I(X;Y) (or H(X) when ``y`` is None) in bits and say whether it can be
     trusted: see :class:`Verdict`. ``maps``: a map directory of your own or an
-    :class:`~mibench.verdicts.atlas.Atlas` (default: the map shipped with mibench); ``tolerances``: abs_tol and delta in bits (default 0.1)."""
+    :class:`~mibench.verdicts.atlas.Atlas` (default: the map shipped with mibench); ``tolerances``: abs_tol and delta in bits (default 0.1).
+    ``input_ids`` (one per row, optional): which rows are the same input drawn again (a
+    sample drawn with replacement); a repeated input repeats its X and Y by construction,
+    so those coincidences are not taken as evidence that Y is a function of X. ``bound``
+    (bits, optional): the largest value the truth can take, where you know it (H(Y) of
+    balanced classes, log2 of a population of equally likely inputs): the interval stays
+    within it, and an estimate beyond it by more than the tolerance is ``biased``."""
     given = tolerances.as_dict() if isinstance(tolerances, Tolerances) else dict(tolerances or {})
     problems = tolerance_problems(given)
     if given.get("rel_tol", 0) not in (0, 0.0):  # would be silently ignored: refuse
@@ -123,35 +132,48 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
     if problems:
         raise ValueError("trust: " + "; ".join(f"tolerances[{k!r}] {why}" for k, why in problems))
     tol = Tolerances(**given)
+    if bound is not None and not (isinstance(bound, (int, float)) and math.isfinite(bound) and bound >= 0):
+        raise ValueError(f"trust: bound must be a finite number of bits >= 0 (the truth's largest value), got {bound!r}")
     est = make_estimator(estimator, **params)
     xs = _as_rows(x, "x")
     ys = None if y is None else _as_rows(y, "y")
     if ys is not None and ys.shape[0] != xs.shape[0]:
         raise ValueError(f"x has {xs.shape[0]} rows and y has {ys.shape[0]}: give paired samples of equal length")
-    data = data_evidence(est, xs, ys, tol.abs_tol, tol.delta, seed=seed)
+    ids = None if input_ids is None else _as_rows(input_ids, "input_ids")
+    if ids is not None and ids.shape[0] != xs.shape[0]:
+        raise ValueError(f"input_ids has {ids.shape[0]} rows and x has {xs.shape[0]}: give one id per row")
+    data = data_evidence(est, xs, ys, tol.abs_tol, tol.delta, seed=seed, input_ids=ids)
     estimate = data.curve[0]["mean"] if data.curve else math.nan
     n, d = xs.shape
     atlas = maps if isinstance(maps, Atlas) else load_atlas(None if maps is None else str(maps))
     if ys is None:
-        map_ev = MapEvidence(Regime.UNKNOWN, "the map scores I(X;Y); for H(X) alone it has no cells")
+        map_ev = atlas.nearest_entropy(est, n, estimate)
     else:
         map_ev = atlas.nearest(est, n, d, estimate, (data.entropy_x, data.entropy_y, data.joint_entropy))
-    constant = None if ys is None else _constant_side(xs, ys)
+    constant = _constant_side(xs, ys)
     checks = None
     if ys is not None and not est.count_based and not constant:
         checks = consistency_evidence(est, xs, ys, estimate, data.spread, tol.abs_tol, seed=seed)
     regime, reason, source = combine(map_ev, data, constant, tol.abs_tol, checks)
-    if constant:  # I(X;Y) = 0 exactly: the interval is that point, the bias the estimate itself
+    if bound is not None and estimate > bound + tol.abs_tol:
+        regime, source = Regime.BIASED, "bound"
+        reason = (f"The estimate exceeds the bound you gave ({bound:.3f} bits), which the truth cannot: it is at least "
+                  f"{estimate - bound:.3f} bits too high. " + reason)
+    if constant == "X alone":  # H(X) = 0 on the sample; unseen values weigh < 3/N (rule of three, 95 %)
+        interval, interval_from = (0.0, _binary_entropy(min(3.0 / n, 0.5))), "rule of three"
+    elif constant:  # I(X;Y) = 0 exactly: the interval is that point, the bias the estimate itself
         interval, interval_from = (0.0, 0.0), "exact"
     else:
         interval, interval_from = truth_interval(estimate, map_ev, data, checks)
-        if ys is not None:  # I(X;Y) >= 0 whatever the estimate
-            interval = (max(interval[0], 0.0), max(interval[1], 0.0))
+        floor = 0.0 if ys is not None or est.count_based else -math.inf  # I >= 0; a discrete H >= 0
+        interval = within(interval, floor, math.inf if bound is None else float(bound))
     bias = map_ev.expected_bias
     if source == "data" or not math.isfinite(bias):
         bias = data.remaining_bias  # the verdict rests on the curve (or only the curve speaks): so does the bias
     if source == "checks":  # the bias the checks saw, within what I(X;Y) >= 0 allows
         bias = min(checks.bias, estimate)
+    if source == "bound":  # at least this far off
+        bias = max(bias, estimate - bound) if math.isfinite(bias) else estimate - bound
     if constant:
         bias = estimate
     bias_range = (estimate - interval[1], estimate - interval[0])
@@ -159,6 +181,20 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
                    regime=regime, reason=reason, expected_bias=bias, bias_range=bias_range, ceiling=data.ceiling,
                    ceiling_of=data.ceiling_of, interval=interval, interval_from=interval_from, map=map_ev, data=data,
                    map_source=dict(atlas.provenance), checks=checks)
+
+
+def within(interval: tuple[float, float], lower: float, upper: float) -> tuple[float, float]:
+    """The interval held inside [lower, upper], the values the truth can take. A band that
+    lies wholly outside (the sources' biases overshoot) slides to the nearer limit keeping
+    its width, rather than shrinking to a point that would claim the truth exactly."""
+    lo, hi = interval
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return interval
+    if hi < lower:
+        lo, hi = lower, lower + (hi - lo)
+    elif lo > upper:
+        lo, hi = upper - (hi - lo), upper
+    return max(lo, lower), min(hi, upper)
 
 
 SOURCE_Z = 1.0  # each source's band in the interval, in its own standard errors (see truth_interval)
@@ -210,12 +246,19 @@ def _at_label_entropy(data: DataEvidence, tol: float) -> bool:
             and abs(data.curve[0]["mean"] - data.entropy_y) <= tol)
 
 
-def _constant_side(x: np.ndarray, y: np.ndarray) -> str | None:
-    """"X" or "Y" when that side takes a single value (a dead layer, one class), else None."""
+def _constant_side(x: np.ndarray, y: np.ndarray | None) -> str | None:
+    """"X" or "Y" when that side of I(X;Y) takes a single value (a dead layer, one class),
+    "X alone" for a constant X whose entropy is asked, else None."""
+    if y is None:
+        return "X alone" if len(x) and bool((x == x[0]).all()) else None
     for name, rows in (("Y", y), ("X", x)):
         if len(rows) and bool((rows == rows[0]).all()):
             return name
     return None
+
+
+def _binary_entropy(p: float) -> float:
+    return 0.0 if p <= 0 else float(-p * math.log2(p) - (1 - p) * math.log2(1 - p))
 
 
 MAP_OVERRIDE = 2.0  # x tol: the map overrules a clean data verdict only when its cells expect a bias this large
@@ -227,7 +270,9 @@ def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None
     """The combined regime, why in one sentence, and which evidence it rests on ("map",
     "data", "both", "checks" or None). In order:
 
-    * a constant side (``constant``: "X" or "Y") makes I(X;Y) = 0 exactly;
+    * a constant side (``constant``: "X" or "Y") makes I(X;Y) = 0 exactly, and a constant
+      X alone ("X alone") H(X) = 0 on the sample: ``reliable`` where the estimate is
+      within the tolerance of 0, else ``biased``;
     * an alarm of the truth-free checks (:mod:`mibench.verdicts.consistency`: the shuffle
       null, the copula kNN reference) means ``biased``, unless the estimate sits at its ceiling;
     * the data's own alarms stand (at the ceiling, a spread or a remaining bias over the
@@ -247,7 +292,15 @@ def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None
 
     Measured on held-out cases: ``scripts/verdict_table.py`` and the README's table."""
     if constant:
-        return Regime.RELIABLE, f"{constant} takes a single value, so I(X;Y) = 0 exactly and every estimator gives 0", None
+        estimate = data.curve[0]["mean"] if data.curve else math.nan
+        if constant == "X alone":
+            said = (f"X takes a single value on all {data.n} rows, so H(X) = 0 on the sample (a value never seen has "
+                    f"probability below 3/N, rule of three)")
+        else:
+            said = f"{constant} takes a single value, so I(X;Y) = 0 exactly"
+        if math.isfinite(estimate) and abs(estimate) <= tol:
+            return Regime.RELIABLE, f"{said}, and the estimate is {estimate:+.3f} bits.", None
+        return Regime.BIASED, f"{said}, but the estimator gives {estimate:+.3f} bits.", None
     if data.regime == Regime.UNDEFINED:
         return Regime.UNDEFINED, data.reason[0].upper() + data.reason[1:] + ".", "data"
     if checks is not None and checks.regime == Regime.BIASED and data.regime != Regime.SATURATED:

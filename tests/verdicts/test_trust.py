@@ -16,11 +16,6 @@ from mibench.verdicts.evidence import _remaining_bias
 from mibench.verdicts.score import COLUMNS, score_dump
 
 
-@pytest.fixture(scope="module")
-def atlas():
-    return Atlas.shipped()
-
-
 def test_a_well_sampled_code_is_reliable_and_its_interval_holds_the_truth():
     task = parse_task("binary_codes(dim=3, output=bsc, eps=0.1)")
     x, y = task.sample(16384, 0)
@@ -255,13 +250,6 @@ def test_a_map_dir_from_another_version_or_without_a_map_is_refused(atlas, tmp_p
     (tmp_path / "a" / "atlas.json").write_text(text)
     with pytest.raises(AtlasError, match="0.0.1"):
         Atlas.from_dir(tmp_path / "a")
-
-
-@pytest.fixture(scope="module")
-def tanh_dump(tmp_path_factory):
-    path = tmp_path_factory.mktemp("dumps") / "tanh.npz"
-    train_reference("tishby-tanh", epochs=300, snapshots=6, seed=0, out=path)
-    return mibench.Dump(path)
 
 
 def test_population_snapshots_with_all_distinct_patterns_are_saturated(tanh_dump):
