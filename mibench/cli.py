@@ -215,7 +215,8 @@ def cmd_trust(args: argparse.Namespace) -> int:
 
     x = load_array(args.x)
     y = load_array(args.y) if args.y else None
-    verdict = trust(x, y, args.estimator, maps=args.maps)
+    ids = load_array(args.input_ids) if args.input_ids else None
+    verdict = trust(x, y, args.estimator, maps=args.maps, input_ids=ids, bound=args.bound)
     print(json.dumps(verdict.to_dict()) if args.json else verdict)
     return 0
 
@@ -383,6 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--y", help="PATH[:KEY] of Y")
     tp.add_argument("-e", "--estimator", default="plugin", help="estimator id or spec (default plugin)")
     tp.add_argument("--maps", help="a map directory of your own (default: the map shipped with mibench)")
+    tp.add_argument("--bound", type=float, help="the largest value the truth can take, in bits, where you know it "
+                    "(e.g. log2 of the number of classes): the interval stays within it")
+    tp.add_argument("--input-ids", help="PATH[:KEY] of one id per row: rows sharing an id are one input recorded again, "
+                    "counted once as evidence")
     tp.add_argument("--json", action="store_true", help="print one JSON object")
     tp.set_defaults(func=cmd_trust)
     sp = sub.add_parser("score", help="score every snapshot of a dump: I(X;T) and I(T;Y), each with a verdict",

@@ -86,7 +86,9 @@ def _verdicts(est: Any, t: np.ndarray, dump: Dump, ids: np.ndarray | None, atlas
     (:func:`mibench.measures.input_information_source`) and I(T;Y). A layer that gives one
     pattern per input, as the estimator codes it, has I(X;T) = H(T) exactly, whether or not
     inputs repeat: H(T) is then estimated and judged (judging I(X;T) against its own H(T)
-    as a ceiling would call a right value saturated)."""
+    as a ceiling would call a right value saturated). I(T;Y) is bounded by log2 of the number
+    of classes, which its interval never passes; rows that repeat an input (same input id)
+    count once as evidence (see :func:`mibench.verdicts.verdict.trust`'s ``input_ids``)."""
     out = []
     from_entropy = input_information_source(est) == "H(T)"
     if ids is None:
@@ -97,7 +99,9 @@ def _verdicts(est: Any, t: np.ndarray, dump: Dump, ids: np.ndarray | None, atlas
         out.append(("I(X;T)", trust(t, ids, est, maps=atlas, tolerances=tol)))
     elif dump.inputs is not None:
         out.append(("I(X;T)", trust(t, dump.inputs.astype(np.float64), est, maps=atlas, tolerances=tol)))
-    out.append(("I(T;Y)", trust(t, dump.labels, est, maps=atlas, tolerances=tol, input_ids=ids)))
+    classes = len(np.unique(dump.labels, axis=0))  # I(T;Y) <= H(Y) <= log2 of the number of classes
+    out.append(("I(T;Y)", trust(t, dump.labels, est, maps=atlas, tolerances=tol, input_ids=ids,
+                                bound=math.log2(classes) if classes > 1 else 0.0)))
     return out
 
 

@@ -17,6 +17,22 @@ def test_trust_prints_json(tmp_path, capsys):
     assert out["quantity"] == "I(X;Y)" and out["regime"] in ("reliable", "biased") and out["data"]["distinct"] == 8
 
 
+def test_trust_takes_input_ids_and_a_bound_from_the_command_line(tmp_path, capsys):
+    # 1,024 inputs each recorded twice, two inputs per pattern labelled 0 and 1: I = 0 exactly,
+    # the estimate is H(Y) = 1 bit; with the ids the repeats are no evidence and the verdict is
+    # not reliable, and with the bound 0.5 the estimate is above it and the interval below it
+    inputs = 2 * np.random.default_rng(3).choice(2**19, 1024, replace=False) + np.tile([0, 1], 512)
+    rows = np.repeat(inputs, 2)
+    np.save(tmp_path / "t.npy", (rows // 2)[:, None])
+    np.save(tmp_path / "y.npy", rows % 2)
+    np.save(tmp_path / "ids.npy", rows)
+    base = ["trust", "--x", str(tmp_path / "t.npy"), "--y", str(tmp_path / "y.npy"), "--json"]
+    assert main(base + ["--input-ids", str(tmp_path / "ids.npy"), "--bound", "0.5"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["regime"] == "biased" and out["data"]["y_function_of_x"] is None
+    assert out["interval"][1] <= 0.5 and "exceeds the bound" in out["reason"]
+
+
 def test_score_writes_the_table_the_plane_and_the_report(tmp_path, capsys):
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 2, 512)
