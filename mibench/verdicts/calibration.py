@@ -131,7 +131,8 @@ def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: Toler
         lo, hi = v.interval
         rows.append({"family": case.family, "source": case.source, "estimator": case.estimator, "n": case.n,
                      "truth": case.truth, **measured, "verdict": v.regime, "map": v.map.regime, "data": v.data.regime,
-                     "expected_bias": v.expected_bias, "agree": agrees(v.regime, measured),
+                     "expected_bias": v.expected_bias, "interval_lo": lo, "interval_hi": hi,
+                     "agree": agrees(v.regime, measured),
                      "covered": bool(lo <= case.truth <= hi) if math.isfinite(lo) else None,
                      "gross_error": abs(measured["bias"]) > 3 * tol.abs_tol})
     return pd.DataFrame(rows)
@@ -140,14 +141,18 @@ def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: Toler
 def agreement_table(results: pd.DataFrame) -> pd.DataFrame:
     """Per family: cases, share unknown, agreement among known verdicts, reliable verdicts
     on gross errors (|bias| > 3 tol: must be 0), interval coverage of the truth where the
-    measured class is reliable or biased (the interval is about sampling, not saturation)."""
+    measured class is reliable or biased (the interval is about sampling, not saturation),
+    and the median interval width (bits) where it is reliable."""
     def summary(g: pd.DataFrame) -> pd.Series:
         known = g[g["verdict"] != Regime.UNKNOWN]
         sampled = g[g["measured"].isin([Regime.RELIABLE, Regime.BIASED, Regime.UNSTABLE]) & g["covered"].notna()]
+        reliable = sampled[sampled["measured"] == Regime.RELIABLE]
         return pd.Series({"cases": len(g), "unknown": (g["verdict"] == Regime.UNKNOWN).mean(),
                           "agreement": known["agree"].mean() if len(known) else math.nan,
                           "reliable_on_gross_error": int(((g["verdict"] == Regime.RELIABLE) & g["gross_error"]).sum()),
-                          "interval_coverage": sampled["covered"].astype(float).mean() if len(sampled) else math.nan})
+                          "interval_coverage": sampled["covered"].astype(float).mean() if len(sampled) else math.nan,
+                          "median_width_reliable": float((reliable["interval_hi"] - reliable["interval_lo"]).median())
+                          if len(reliable) else math.nan})
 
     per_family = results.groupby("family").apply(summary, include_groups=False)
     per_family.loc["all"] = summary(results)
