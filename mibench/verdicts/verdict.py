@@ -210,10 +210,10 @@ def truth_interval(estimate: float, map_ev: MapEvidence, data: DataEvidence, che
     * the subsampling curve: the remaining bias its last doubling implies for any decay
       exponent in ``DECAY_RANGE``, -+ SOURCE_Z x the step's standard error.
 
-    A source that speaks alone gives its own band at INTERVAL_Z (1.645), and no band is
-    narrower than the estimate's own sampling band, -+ INTERVAL_Z x its spread (where both
-    sources put the bias near 0, their hull at SOURCE_Z held a Bernoulli entropy's truth
-    in 15 of 20 samples). The two miss
+    A source that speaks alone gives its own band at INTERVAL_Z (1.645), and the interval
+    always holds the estimate's own sampling band, -+ INTERVAL_Z x its spread about the
+    sources' mean centre (where both put the bias near 0, their hull at SOURCE_Z held a
+    Bernoulli entropy's truth in 15 of 20 samples). The two miss
     different cases (the map where a new family's bias differs from its nearest cells',
     the curve where N/8 ... N says little about the limit); each alone covered 77-79 % of
     the development cases at 1.645 standard errors, their hull at 1.0 covers 92 % of them
@@ -228,18 +228,18 @@ def truth_interval(estimate: float, map_ev: MapEvidence, data: DataEvidence, che
     has_map = map_ev.regime != Regime.UNKNOWN and math.isfinite(bias) and math.isfinite(map_ev.spread)
     has_curve = math.isfinite(data.remaining_bias_bounds[0])
     z = SOURCE_Z if has_map and has_curve else INTERVAL_Z  # a source alone gives its own 90 % band
-    # whatever a source knows of the bias, the estimate still has its own sampling error
-    sampling = INTERVAL_Z * data.spread if math.isfinite(data.spread) else 0.0
     parts = []
     if has_map:
-        half = max(z * math.sqrt(map_ev.spread**2 + (data.spread**2 if math.isfinite(data.spread) else 0.0)), sampling)
+        half = z * math.sqrt(map_ev.spread**2 + (data.spread**2 if math.isfinite(data.spread) else 0.0))
         parts.append((estimate - bias - half, estimate - bias + half))
     if has_curve:
         lo, hi = data.remaining_bias_bounds
-        noise = max(z * data.step_noise, sampling)
-        parts.append((estimate - hi - noise, estimate - lo + noise))
+        parts.append((estimate - hi - z * data.step_noise, estimate - lo + z * data.step_noise))
     if not parts:
         return (math.nan, math.nan), None
+    if math.isfinite(data.spread):  # whatever the sources know of the bias, the estimate has its own sampling error
+        centre = sum((p[0] + p[1]) / 2 for p in parts) / len(parts)
+        parts.append((centre - INTERVAL_Z * data.spread, centre + INTERVAL_Z * data.spread))
     sources = "map and subsampling" if has_map and has_curve else "map" if has_map else "subsampling"
     return (min(p[0] for p in parts), max(p[1] for p in parts)), sources
 
