@@ -35,6 +35,7 @@ class Estimator(Protocol):
     count_based: bool  # estimates are functions of the counts of integer codes
     needs_label_y: bool  # Y of I(X;Y) must be integer class labels
     stochastic: bool  # trains on minibatches: the row order changes the estimate
+    nearest_neighbours: bool  # estimates from k-nearest-neighbour distances
     estimates_entropy: bool  # H(X) as well as I(X;Y)
 
     @property

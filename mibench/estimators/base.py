@@ -56,6 +56,8 @@ class BaseEstimator:
     #: True when it trains a model on minibatches (neural critics): seeded, so repeatable,
     #: but the row order changes its estimate.
     stochastic: ClassVar[bool] = False
+    #: estimates from k-nearest-neighbour distances (the kind of the truth-free checks' reference)
+    nearest_neighbours: ClassVar[bool] = False
     #: True when it estimates H(X) as well as I(X;Y).
     estimates_entropy: ClassVar[bool] = True
     #: Conformance checks (:data:`mibench.gates.conform.CHECKS`) it is known to fail, with why:

@@ -131,6 +131,7 @@ def _infomeasure_discrete(method: str, approach: str, summary: str) -> type[Peer
 
 class InfomeasureKSG(_Infomeasure):
     name = "infomeasure:ksg"
+    nearest_neighbours = True
     method = "ksg"
     approach = "ksg"
     params = {"k": 4}
@@ -185,6 +186,7 @@ class SklearnKSG(PeerEstimator):
     bias on independent data is never negative. One column per side."""
 
     name = "sklearn:ksg"
+    nearest_neighbours = True
     method = "ksg"
     library = "sklearn.feature_selection"
     params = {"n_neighbors": 3}

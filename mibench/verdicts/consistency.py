@@ -52,6 +52,7 @@ class ConsistencyEvidence:
     reference_se: float = math.nan
     bias: float = math.nan  # the bias the alarming check saw (estimate - its truth)
     bias_se: float = math.nan
+    other_kind: bool = False  # the reference is not a kNN estimator like the one checked: their agreement is evidence
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def consistency_evidence(est: Any, x: np.ndarray, y: np.ndarray, estimate: float
     (n, d_x) and ``y`` (n, d_y); ``spread`` is the estimate's own sampling std (from the
     subsampling curve; NaN where unknown). See the module notes."""
     n = x.shape[0]
-    evidence = ConsistencyEvidence(Regime.RELIABLE, "")
+    evidence = ConsistencyEvidence(Regime.RELIABLE, "", other_kind=not est.nearest_neighbours)
     if est.count_based or est.needs_label_y:
         evidence.regime, evidence.reason = Regime.UNKNOWN, "the checks are for estimators of continuous values"
         return evidence
@@ -103,6 +104,15 @@ def consistency_evidence(est: Any, x: np.ndarray, y: np.ndarray, estimate: float
         evidence.notes.append(f"no copula kNN reference here ({str(exc).splitlines()[0]})")
     evidence.regime, evidence.reason = _regime(evidence, estimate, own, tol)
     return evidence
+
+
+def another_kind_agrees(checks: "ConsistencyEvidence | None", estimate: float, tol: float) -> bool:
+    """Whether the checks raise no alarm while the reference, an estimator of another kind
+    (kNN on normal scores, for a kernel, Gaussian or copula estimate), lands within the
+    tolerance of the estimate and the shuffle null within the tolerance of 0: two methods
+    that fail in different ways agree, where no map cell can speak."""
+    return bool(checks is not None and checks.regime == Regime.RELIABLE and checks.other_kind
+                and abs(checks.reference - estimate) <= tol and abs(checks.null) <= tol)
 
 
 def _reference(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:

@@ -19,7 +19,7 @@ from mibench.arrays import plain
 from mibench.judging import Regime, Tolerances, describe_ceiling, tolerance_problems
 from mibench.registry import make_estimator
 from mibench.verdicts.atlas import Atlas, MapEvidence
-from mibench.verdicts.consistency import ConsistencyEvidence, consistency_evidence
+from mibench.verdicts.consistency import ConsistencyEvidence, another_kind_agrees, consistency_evidence
 from mibench.verdicts.evidence import INTERVAL_Z, DataEvidence, data_evidence
 
 
@@ -77,6 +77,7 @@ class Verdict:
                                           "curve allow",
                    "map": "the estimate less the bias the map's nearby cells allow",
                    "truth-free checks": "the estimate less the bias the truth-free checks saw",
+                   "subsampling and reference": "the subsampling curve's band and the copula kNN reference's",
                    "rule of three": "H(X) = 0 on the sample; a value never seen in N rows has probability below 3/N, "
                                     "worth at most h(3/N) bits if it is one value",
                    "exact": "exact"}.get(self.interval_from or "", "from the subsampling curve alone")
@@ -165,10 +166,14 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
         interval, interval_from = (0.0, 0.0), "exact"
     else:
         interval, interval_from = truth_interval(estimate, map_ev, data, checks)
+        if source == "data and reference" and math.isfinite(checks.reference_se):  # the other kind's band too
+            half = INTERVAL_Z * checks.reference_se
+            interval = (min(interval[0], checks.reference - half), max(interval[1], checks.reference + half))
+            interval_from = "subsampling and reference"
         floor = 0.0 if ys is not None or est.count_based else -math.inf  # I >= 0; a discrete H >= 0
         interval = within(interval, floor, math.inf if bound is None else float(bound))
     bias = map_ev.expected_bias
-    if source == "data" or not math.isfinite(bias):
+    if source in ("data", "data and reference") or not math.isfinite(bias):
         bias = data.remaining_bias  # the verdict rests on the curve (or only the curve speaks): so does the bias
     if source == "checks":  # the bias the checks saw, within what I(X;Y) >= 0 allows
         bias = min(checks.bias, estimate)
@@ -294,7 +299,8 @@ def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None
       biases were wrong more often than right); where the curve cannot be read, the map
       speaks alone, and a bias it expects within the tolerance says nothing either way;
     * map cells that mostly failed (``undefined``) say so: the estimator fails on samples like this;
-    * no comparable map cell and no data alarm gives ``unknown``, never ``reliable``.
+    * no comparable map cell and no data alarm gives ``unknown``, never ``reliable``, unless
+      an estimator of another kind agrees (:func:`~mibench.verdicts.consistency.another_kind_agrees`).
 
     Measured on held-out cases: ``scripts/verdict_table.py`` and the README's table."""
     if constant:
@@ -319,6 +325,11 @@ def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None
     if data.regime not in (Regime.RELIABLE, Regime.UNKNOWN):
         also = "" if map_ev.regime == Regime.UNKNOWN else f"; the map says {map_ev.regime}"
         return data.regime, f"From the data: {data.reason}{also}.", "data"
+    if map_ev.regime == Regime.UNKNOWN and data.regime == Regime.RELIABLE and \
+            another_kind_agrees(checks, data.curve[0]["mean"], tol):
+        return Regime.RELIABLE, (f"The map has no comparable cell ({map_ev.reason}), but the data are clean and an "
+                                 f"estimator of another kind agrees: KSG on normal scores gives {checks.reference:.3f} "
+                                 f"bits, and shuffled pairs give {checks.null:+.3f}."), "data and reference"
     if map_ev.regime == Regime.UNKNOWN:
         return Regime.UNKNOWN, (f"The map has no comparable cell ({map_ev.reason}), and the data alone cannot vouch "
                                 "for it."), None
