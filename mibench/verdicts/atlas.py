@@ -14,8 +14,14 @@ Nearness (all in bits or octaves, never in raw N):
   within a factor 2) and a similar estimated I.
 
 A cell is near when |log2 N - log2 N_cell| <= 1 and the difficulty differs by at
-most :data:`MAX_DIFFICULTY_GAP` bits (continuous: also 25 % of I). Where no cell is
-near, the map's verdict is ``unknown`` with the reason: never an invented one.
+most :data:`MAX_DIFFICULTY_GAP` bits (continuous: also 25 % of I). A count-based sample
+with a wider margin than every cell within that octave is read by the easiest cells
+(these estimators' bias shrinks as the margin grows). Where no cell is near, the map's
+verdict is ``unknown`` with the reason: never an invented one.
+
+An entropy H(X) of a count-based estimator is matched against **entropy cells**: each
+group's H^(X) + H^(Y) - I^ is the estimator's H^(X,Y) of the joint codes, beside their
+exact H(X,Y) (:meth:`Atlas.nearest_entropy`).
 """
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
                   input_ids: np.ndarray | None = None) -> DataEvidence:
     """Diagnostics, the ceiling that applies, the subsampling curve, the extrapolated value,
     the interval and a data-only regime for one estimate (see the module notes).
-    ``input_ids`` (one per row, optional): rows sharing an id are one input drawn again."""
+    ``input_ids`` (one per row, optional): rows sharing an id are one input recorded again."""
     n = x.shape[0]
     value, h_x, h_y = _estimate(est, x, y)
     full = float(value[0])

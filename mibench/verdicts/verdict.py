@@ -45,7 +45,9 @@ class Verdict:
     ceiling: float
     ceiling_of: str | None
     interval: tuple[float, float]
-    interval_from: str | None  # "map and subsampling" (see truth_interval), "map", "subsampling", or None
+    # "map and subsampling" (see truth_interval), "map", "subsampling", "truth-free checks",
+    # "subsampling and reference", "exact", "rule of three", or None
+    interval_from: str | None
     map: MapEvidence
     data: DataEvidence
     map_source: dict[str, Any] = field(default_factory=dict)
@@ -119,9 +121,10 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
     """Estimate I(X;Y) (or H(X) when ``y`` is None) in bits and say whether it can be
     trusted: see :class:`Verdict`. ``maps``: a map directory of your own or an
     :class:`~mibench.verdicts.atlas.Atlas` (default: the map shipped with mibench); ``tolerances``: abs_tol and delta in bits (default 0.1).
-    ``input_ids`` (one per row, optional): which rows are the same input drawn again (a
-    sample drawn with replacement); a repeated input repeats its X and Y by construction,
-    so those coincidences are not taken as evidence that Y is a function of X. ``bound``
+    ``input_ids`` (one per row, optional): which rows are the same input recorded again (a
+    data set duplicated); such a row repeats its X and Y by construction, so it is counted
+    once for coincidences, coverage and the evidence that Y is a function of X (rows drawn
+    i.i.d. with replacement need no ids: there a repeat is a fair draw). ``bound``
     (bits, optional): the largest value the truth can take, where you know it (H(Y) of
     balanced classes, log2 of a population of equally likely inputs): the interval stays
     within it, and an estimate beyond it by more than the tolerance is ``biased``."""
