@@ -27,7 +27,7 @@ import mibench
 from mibench.dumps.nets import train_reference
 from mibench.judging import Regime
 from mibench.verdicts.atlas import Atlas, MapEvidence
-from mibench.verdicts.calibration import agreement_table, entropy_dump_cases, evaluate
+from mibench.verdicts.calibration import entropy_dump_cases, evaluate, print_report
 
 BINNING = {"relu": "rule=fixed, bins=30, range=(0.0, 13.0)"}  # else tanh-like: [-1, 1]
 TANH = "rule=fixed, bins=30, range=(-1.0, 1.0)"
@@ -62,14 +62,7 @@ def main() -> None:
         for net, seed, epochs in CONFIRM:
             parts += rows(net, seed, epochs, ["plugin", "miller_madow", "nsb", "grassberger"], Path(tmp), atlas,
                           "confirm: ")
-    results = pd.concat(parts, ignore_index=True)
-    confirm = results["family"].str.startswith("confirm")
-    for name, part in (("development rows", results[~confirm]), ("confirmation rows", results[confirm])):
-        print(f"{name}:\n{agreement_table(part).round(3).to_string()}\n")
-    print(pd.crosstab(results["verdict"], results["measured"]).to_string())
-    print(f"\n{len(results)} cases in {time.perf_counter() - t0:.0f} s")
-    if args.out:
-        results.to_csv(args.out, index=False)
+    print_report(pd.concat(parts, ignore_index=True), time.perf_counter() - t0, args.out)
 
 
 if __name__ == "__main__":

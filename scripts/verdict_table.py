@@ -28,7 +28,7 @@ import pandas as pd
 import mibench
 from mibench.dumps.nets import train_reference
 from mibench.verdicts.atlas import Atlas
-from mibench.verdicts.calibration import agreement_table, dump_cases, evaluate, held_out_atlas, task_cases
+from mibench.verdicts.calibration import dump_cases, evaluate, held_out_atlas, print_report, task_cases
 
 DISCRETE = ["plugin", "miller_madow", "grassberger", "nsb"]
 NS = [128, 512, 2048, 8192]
@@ -78,16 +78,7 @@ def main() -> None:
         for net, seed in CONFIRM_DUMPS:
             parts += dump_rows(net, seed, 1000, 5, ["plugin", "miller_madow"], Path(tmp), shipped,
                                f"confirm: {net}, seed {seed}")
-    results = pd.concat(parts, ignore_index=True)
-    confirm = results["family"].str.startswith("confirm")
-    for name, part in (("development rows", results[~confirm]), ("confirmation rows", results[confirm])):
-        print(f"{name}:\n{agreement_table(part).round(3).to_string()}\n")
-    for family, g in results.groupby("family"):
-        print(f"\n{family}: verdict (rows) x measured class (columns)")
-        print(pd.crosstab(g["verdict"], g["measured"]).to_string())
-    print(f"\n{len(results)} cases in {time.perf_counter() - t0:.0f} s")
-    if args.out:
-        results.to_csv(args.out, index=False)
+    print_report(pd.concat(parts, ignore_index=True), time.perf_counter() - t0, args.out)
 
 
 if __name__ == "__main__":

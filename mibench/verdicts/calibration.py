@@ -159,6 +159,21 @@ def agreement_table(results: pd.DataFrame) -> pd.DataFrame:
     return per_family
 
 
+def print_report(results: pd.DataFrame, seconds: float, out: str | None = None) -> None:
+    """The agreement tables of development and confirmation rows (families named
+    "confirm: ..."), verdict x measured class counts per family, and every case's row to
+    ``out`` (CSV) when given: what the scripts/ tables print."""
+    confirm = results["family"].str.startswith("confirm")
+    for name, part in (("development rows", results[~confirm]), ("confirmation rows", results[confirm])):
+        print(f"{name}:\n{agreement_table(part).round(3).to_string()}\n")
+    for family, g in results.groupby("family"):
+        print(f"\n{family}: verdict (rows) x measured class (columns)")
+        print(pd.crosstab(g["verdict"], g["measured"]).to_string())
+    print(f"\n{len(results)} cases in {seconds:.0f} s")
+    if out:
+        results.to_csv(out, index=False)
+
+
 def held_out_atlas(atlas: Atlas, families: Iterable[str]) -> Atlas:
     """The map without the given families (the verdicts on them then rest on other families)."""
     keep = ~atlas.cells["family"].isin(list(families))
