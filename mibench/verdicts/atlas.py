@@ -220,8 +220,8 @@ def _nearest(pool: pd.DataFrame, gap: pd.Series, near: pd.Series, key: str, what
     the largest margin) speak for it, since these estimators' bias shrinks as the margin grows."""
     in_reach = pool["octaves"] <= MAX_OCTAVES
     close = pool.assign(distance=gap + 0.5 * pool["octaves"])[in_reach & near]
-    if close.empty and margin is not None and margin > pool.loc[in_reach, "margin"].max():
-        widest = pool.loc[in_reach, "margin"].max()
+    widest = pool.loc[in_reach, "margin"].max()
+    if close.empty and margin is not None and margin > widest:
         easiest = pool[in_reach & (pool["margin"] >= widest - MAX_DIFFICULTY_GAP)]
         found = _vote(easiest.assign(distance=0.5 * easiest["octaves"]).nsmallest(NEAREST, "distance"), key, quantity)
         found.reason = (f"the sample's margin ({margin:.2f} bits) is wider than every map cell's near this N (up to "

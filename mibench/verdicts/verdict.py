@@ -18,6 +18,7 @@ import numpy as np
 from mibench.arrays import plain
 from mibench.judging import Regime, Tolerances, describe_ceiling, tolerance_problems
 from mibench.registry import make_estimator
+from mibench.tasks.base import binary_entropy
 from mibench.verdicts.atlas import Atlas, MapEvidence
 from mibench.verdicts.consistency import ConsistencyEvidence, another_kind_agrees, consistency_evidence
 from mibench.verdicts.evidence import INTERVAL_Z, DataEvidence, data_evidence
@@ -164,7 +165,7 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
         reason = (f"The estimate exceeds the bound you gave ({bound:.3f} bits), which the truth cannot: it is at least "
                   f"{estimate - bound:.3f} bits too high. " + reason)
     if constant == "X alone":  # H(X) = 0 on the sample; unseen values weigh < 3/N (rule of three, 95 %)
-        interval, interval_from = (0.0, _binary_entropy(min(3.0 / n, 0.5))), "rule of three"
+        interval, interval_from = (0.0, binary_entropy(min(3.0 / n, 0.5))), "rule of three"
     elif constant:  # I(X;Y) = 0 exactly: the interval is that point, the bias the estimate itself
         interval, interval_from = (0.0, 0.0), "exact"
     else:
@@ -269,10 +270,6 @@ def _constant_side(x: np.ndarray, y: np.ndarray | None) -> str | None:
         if len(rows) and bool((rows == rows[0]).all()):
             return name
     return None
-
-
-def _binary_entropy(p: float) -> float:
-    return 0.0 if p <= 0 else float(-p * math.log2(p) - (1 - p) * math.log2(1 - p))
 
 
 MAP_OVERRIDE = 2.0  # x tol: the map overrules a clean data verdict only when its cells expect a bias this large
