@@ -8,6 +8,7 @@ enough and the data raise no alarm: an unmapped estimate is never called reliabl
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -137,8 +138,10 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
     if problems:
         raise ValueError("trust: " + "; ".join(f"tolerances[{k!r}] {why}" for k, why in problems))
     tol = Tolerances(**given)
-    if bound is not None and not (isinstance(bound, (int, float)) and math.isfinite(bound) and bound >= 0):
-        raise ValueError(f"trust: bound must be a finite number of bits >= 0 (the truth's largest value), got {bound!r}")
+    if bound is not None:  # a NumPy scalar is a number too; True is not a number of bits
+        if isinstance(bound, bool) or not isinstance(bound, numbers.Real) or not (math.isfinite(bound) and bound >= 0):
+            raise ValueError(f"trust: bound must be a finite number of bits >= 0 (the truth's largest value), got {bound!r}")
+        bound = float(bound)
     est = make_estimator(estimator, **params)
     xs = _as_rows(x, "x")
     ys = None if y is None else _as_rows(y, "y")

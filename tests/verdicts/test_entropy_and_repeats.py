@@ -133,9 +133,11 @@ def test_an_estimate_beyond_a_known_bound_is_biased_and_the_interval_stays_below
 
 
 def test_a_bound_that_is_no_number_of_bits_is_refused():
-    for bad in (-1.0, float("nan"), "12"):
+    for bad in (-1.0, float("nan"), "12", True):
         with pytest.raises(ValueError, match="bound"):
             mibench.trust(np.arange(64) % 4, None, "plugin", bound=bad)
+    # a NumPy scalar (what log2 of an array's size gives) is a bound like any float
+    assert mibench.trust(np.arange(64) % 4, None, "plugin", bound=np.float32(2.0)).interval[1] <= 2.0
 
 
 @pytest.mark.parametrize("inner", ["plugin", "miller_madow"])
