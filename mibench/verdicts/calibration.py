@@ -12,8 +12,9 @@ verdicts on those families are made without any cell of them.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,8 @@ from mibench.registry import parse_spec
 from mibench.tasks import parse_task
 from mibench.verdicts.atlas import COLUMNS, Atlas
 from mibench.verdicts.evidence import _estimate
-from mibench.verdicts.verdict import trust
+from mibench.verdicts import verdict as verdicts
+from mibench.verdicts.verdict import trust, widened, within
 
 Sampler = Callable[[int, int], tuple[np.ndarray, np.ndarray]]  # (n, seed) -> x, y
 
@@ -130,8 +132,12 @@ def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: Toler
         v = trust(x, y, case.estimator, maps=atlas, tolerances=tol)
         lo, hi = v.interval
         rows.append({"family": case.family, "source": case.source, "estimator": case.estimator, "n": case.n,
+                     "quantity": v.quantity, "count_based": parse_spec(case.estimator).count_based,
                      "truth": case.truth, **measured, "verdict": v.regime, "map": v.map.regime, "data": v.data.regime,
                      "expected_bias": v.expected_bias, "interval_lo": lo, "interval_hi": hi,
+                     "interval_from": v.interval_from, "map_bias": v.map.expected_bias, "map_spread": v.map.spread,
+                     "remaining_bias": v.data.remaining_bias, "data_spread": v.data.spread,
+                     "checks": None if v.checks is None else v.checks.regime,
                      "agree": agrees(v.regime, measured),
                      "covered": bool(lo <= case.truth <= hi) if math.isfinite(lo) else None,
                      "gross_error": abs(measured["bias"]) > 3 * tol.abs_tol})
@@ -178,3 +184,92 @@ def held_out_atlas(atlas: Atlas, families: Iterable[str]) -> Atlas:
     """The map without the given families (the verdicts on them then rest on other families)."""
     keep = ~atlas.cells["family"].isin(list(families))
     return Atlas(atlas.cells.loc[keep, COLUMNS].reset_index(drop=True), {**atlas.provenance, "held_out": list(families)})
+
+
+# -- intervals calibrated by held-out family (split conformal) ---------------------------------
+SAMPLING = (Regime.RELIABLE, Regime.BIASED, Regime.UNSTABLE)  # measured classes an interval is judged on
+NOT_SCALED = ("exact", "rule of three")  # intervals that state what the sample proves, not an estimate's error
+
+
+@contextmanager
+def unscaled_intervals() -> Iterator[None]:
+    """Verdicts with every interval at its raw width (INTERVAL_SCALE 1), as the fit needs them."""
+    saved = dict(verdicts.INTERVAL_SCALE)
+    verdicts.INTERVAL_SCALE.update({kind: 1.0 for kind in saved})
+    try:
+        yield
+    finally:
+        verdicts.INTERVAL_SCALE.update(saved)
+
+
+def _kind(results: pd.DataFrame) -> pd.Series:
+    return np.where(results["count_based"].astype(bool), "counts", "continuous")
+
+
+def interval_scores(results: pd.DataFrame) -> pd.Series:
+    """|truth - centre| / half-width of each case's interval, in half-widths (NaN where the
+    interval is not judged: no interval, an exact one, a zero width, or a measured class
+    that is not about sampling error)."""
+    lo, hi = results["interval_lo"].astype(float), results["interval_hi"].astype(float)
+    half = (hi - lo) / 2
+    judged = (results["measured"].isin(SAMPLING) & np.isfinite(half) & (half > 0)
+              & ~results["interval_from"].isin(NOT_SCALED))
+    return ((results["truth"] - (lo + hi) / 2).abs() / half).where(judged)
+
+
+def conformal_scale(scores: Iterable[float], weights: Iterable[float] | None = None, level: float = 0.9) -> float:
+    """The split-conformal factor: the smallest score s with a (weighted) share of at least
+    level x (n + 1) / n of the scores at or below it (with equal weights, the
+    ceil((n + 1) level)-th smallest score). NaN scores are left out; inf when too few."""
+    s = np.asarray(list(scores), dtype=float)
+    w = np.ones_like(s) if weights is None else np.asarray(list(weights), dtype=float)
+    keep = np.isfinite(s)
+    s, w = s[keep], w[keep]
+    target = level * (len(s) + 1) / len(s) if len(s) else math.inf
+    if target > 1:
+        return math.inf
+    order = np.argsort(s, kind="stable")
+    share = np.cumsum(w[order]) / w.sum()
+    return float(s[order][np.searchsorted(share, target - 1e-12)])
+
+
+def family_scales(results: pd.DataFrame, level: float = 0.9, leave_out: str | None = None) -> dict[str, float]:
+    """INTERVAL_SCALE fitted on the cases of every family but ``leave_out``, each family
+    weighing the same (a family of many cases must not set the factor for all)."""
+    scores, kind = interval_scores(results), _kind(results)
+    used = results["family"] != leave_out
+    out = {}
+    for name in ("counts", "continuous"):
+        part = used & (kind == name) & scores.notna()
+        families = results.loc[part, "family"]
+        out[name] = conformal_scale(scores[part], 1.0 / families.map(families.value_counts()), level)
+    return out
+
+
+def rescaled(results: pd.DataFrame, scales: dict[str, float]) -> pd.DataFrame:
+    """The rows with each raw interval widened by its kind's factor, within [0, inf) as
+    trust does (I >= 0; a count-based H >= 0), and ``covered`` recomputed."""
+    out = results.copy()
+    kind = _kind(results)
+    for i in range(len(out)):
+        lo, hi = out["interval_lo"].iat[i], out["interval_hi"].iat[i]
+        if not (math.isfinite(lo) and math.isfinite(hi)) or out["interval_from"].iat[i] in NOT_SCALED:
+            continue
+        floor = 0.0 if out["quantity"].iat[i] == "I(X;Y)" or kind[i] == "counts" else -math.inf
+        lo, hi = within(widened((lo, hi), scales[kind[i]]), floor, math.inf)
+        out.iloc[i, out.columns.get_loc("interval_lo")] = lo
+        out.iloc[i, out.columns.get_loc("interval_hi")] = hi
+    finite = np.isfinite(out["interval_lo"].astype(float))
+    out["covered"] = ((out["interval_lo"] <= out["truth"]) & (out["truth"] <= out["interval_hi"])).where(finite)
+    return out
+
+
+def held_out_table(results: pd.DataFrame, level: float = 0.9) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leave-one-family-out: each family's rows with intervals widened by factors fitted on
+    the other families only (raw rows, from :func:`unscaled_intervals`), its agreement
+    table row, and the factors used. Returns (table, factors per family)."""
+    parts, factors = [], {}
+    for family in results["family"].unique():
+        factors[family] = family_scales(results, level, leave_out=family)
+        parts.append(rescaled(results[results["family"] == family], factors[family]))
+    return agreement_table(pd.concat(parts)), pd.DataFrame(factors).T

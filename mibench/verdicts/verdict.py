@@ -178,7 +178,8 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
             interval = (min(interval[0], checks.reference - half), max(interval[1], checks.reference + half))
             interval_from = "subsampling and reference"
         floor = 0.0 if ys is not None or est.count_based else -math.inf  # I >= 0; a discrete H >= 0
-        interval = within(interval, floor, math.inf if bound is None else float(bound))
+        upper = math.inf if bound is None else float(bound)
+        interval = within(widened(within(interval, floor, upper), interval_scale(est)), floor, upper)
     bias = map_ev.expected_bias
     if source in ("data", "data and reference") or not math.isfinite(bias):
         bias = data.remaining_bias  # the verdict rests on the curve (or only the curve speaks): so does the bias
@@ -209,6 +210,25 @@ def within(interval: tuple[float, float], lower: float, upper: float) -> tuple[f
     return max(lo, lower), min(hi, upper)
 
 
+#: Half-width factor of the 90 % interval about its centre, by estimator kind: split-conformal,
+#: the 90 % quantile of |truth - centre| / half-width over the held-out families' cases
+#: (:mod:`mibench.verdicts.families`, ``scripts/held_out_families.py``), each family weighing
+#: the same. Judged per family only with that family's own cases left out of the fit.
+INTERVAL_SCALE = {"counts": 1.050, "continuous": 2.824}
+
+
+def interval_scale(est: Any) -> float:
+    """The calibrated half-width factor for this estimator's intervals (INTERVAL_SCALE)."""
+    return INTERVAL_SCALE["counts" if est.count_based else "continuous"]
+
+
+def widened(interval: tuple[float, float], scale: float) -> tuple[float, float]:
+    """The interval's half-width times ``scale`` about its centre."""
+    lo, hi = interval
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    return centre - scale * half, centre + scale * half
+
+
 SOURCE_Z = 1.0  # each source's band in the interval, in its own standard errors (see truth_interval)
 
 
@@ -230,7 +250,8 @@ def truth_interval(estimate: float, map_ev: MapEvidence, data: DataEvidence, che
     the curve where N/8 ... N says little about the limit); each alone covered 77-79 % of
     the development cases at 1.645 standard errors, their hull at 1.0 covers 92 % of them
     and 96 % of the confirmation cases (``scripts/verdict_table.py``, the README's table). Returns the interval
-    and which sources made it ("map and subsampling", "map", "subsampling" or None).
+    and which sources made it ("map and subsampling", "map", "subsampling" or None); :func:`trust`
+    then widens it by the calibrated :data:`INTERVAL_SCALE` and holds it within what the truth can be.
     """
     if checks is not None and checks.regime == Regime.BIASED and math.isfinite(checks.bias_se):
         # a truth-free check saw a bias the map's cells and the curve are blind to: its band alone
