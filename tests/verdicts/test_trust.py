@@ -188,10 +188,11 @@ def test_a_curve_riding_the_blocks_ceiling_gives_no_bias_and_the_map_speaks():
 
 
 def test_a_small_expected_bias_without_a_curve_is_not_called_biased():
-    # N = 63 is too few rows to subsample; the nearest cells vote biased but their biases
-    # average -0.09 bit, within the tolerance: the verdict says it cannot tell.
+    # N = 63 is too few rows to subsample; the nearest cells vote untrusted (unstable) but
+    # expect a bias within the tolerance: the verdict says it cannot tell.
     error, v = error_and_verdict("binary_codes(dim=2, output=bsc, eps=0.3)", 63, "plugin", Atlas.shipped())
-    assert v.data.regime == "unknown" and v.map.regime == "biased" and abs(v.map.expected_bias) <= 0.1
+    assert v.data.regime == "unknown" and v.map.regime in ("biased", "unstable") and abs(v.map.expected_bias) <= 0.1
+    assert v.interval[0] <= v.estimate - error <= v.interval[1]
     assert v.regime == "unknown", v
 
 
