@@ -138,6 +138,9 @@ def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: Toler
                      "interval_from": v.interval_from, "map_bias": v.map.expected_bias, "map_spread": v.map.spread,
                      "remaining_bias": v.data.remaining_bias, "data_spread": v.data.spread,
                      "checks": None if v.checks is None else v.checks.regime,
+                     "reference": math.nan if v.checks is None else v.checks.reference,
+                     "reference_se": math.nan if v.checks is None else v.checks.reference_se,
+                     "null": math.nan if v.checks is None else v.checks.null,
                      "agree": agrees(v.regime, measured),
                      "covered": bool(lo <= case.truth <= hi) if math.isfinite(lo) else None,
                      "gross_error": abs(measured["bias"]) > 3 * tol.abs_tol})
@@ -195,10 +198,12 @@ NOT_SCALED = ("exact", "rule of three")  # intervals that state what the sample 
 def unscaled_intervals() -> Iterator[None]:
     """Verdicts with every interval at its raw width (INTERVAL_SCALE 1), as the fit needs them."""
     saved = dict(verdicts.INTERVAL_SCALE)
-    verdicts.INTERVAL_SCALE.update({kind: 1.0 for kind in saved})
+    verdicts.INTERVAL_SCALE.clear()
+    verdicts.INTERVAL_SCALE.update({"counts": 1.0, "continuous": 1.0})
     try:
         yield
     finally:
+        verdicts.INTERVAL_SCALE.clear()
         verdicts.INTERVAL_SCALE.update(saved)
 
 
@@ -235,28 +240,43 @@ def conformal_scale(scores: Iterable[float], weights: Iterable[float] | None = N
 
 def family_scales(results: pd.DataFrame, level: float = 0.9, leave_out: str | None = None) -> dict[str, float]:
     """INTERVAL_SCALE fitted on the cases of every family but ``leave_out``, each family
-    weighing the same (a family of many cases must not set the factor for all)."""
+    weighing the same (a family of many cases must not set the factor for all): one factor
+    per estimator kind, and one per kind and interval source ("continuous: truth-free
+    checks", ...) where that source has at least MIN_SCORES judged cases from two families
+    or more (the sources err differently: a check's band is too narrow, a reference's too wide)."""
     scores, kind = interval_scores(results), _kind(results)
-    used = results["family"] != leave_out
+    judged = (results["family"] != leave_out) & scores.notna()
     out = {}
     for name in ("counts", "continuous"):
-        part = used & (kind == name) & scores.notna()
-        families = results.loc[part, "family"]
-        out[name] = conformal_scale(scores[part], 1.0 / families.map(families.value_counts()), level)
+        part = judged & (kind == name)
+        out[name] = _fit(scores, results["family"], part, level)
+        for source in sorted(set(results.loc[part, "interval_from"].dropna())):
+            here = part & (results["interval_from"] == source)
+            if here.sum() >= MIN_SCORES and results.loc[here, "family"].nunique() >= 2:
+                out[f"{name}: {source}"] = _fit(scores, results["family"], here, level)
     return out
 
 
+MIN_SCORES = 30  # judged cases a source needs before it gets a factor of its own
+
+
+def _fit(scores: pd.Series, family: pd.Series, part: pd.Series, level: float) -> float:
+    families = family[part]
+    return conformal_scale(scores[part], 1.0 / families.map(families.value_counts()), level)
+
+
 def rescaled(results: pd.DataFrame, scales: dict[str, float]) -> pd.DataFrame:
-    """The rows with each raw interval widened by its kind's factor, within [0, inf) as
-    trust does (I >= 0; a count-based H >= 0), and ``covered`` recomputed."""
+    """The rows with each raw interval widened by its factor (its kind and source's, else its
+    kind's: :func:`mibench.verdicts.verdict.scale_for`), within [0, inf) as trust does
+    (I >= 0; a count-based H >= 0), and ``covered`` recomputed."""
     out = results.copy()
     kind = _kind(results)
     for i in range(len(out)):
-        lo, hi = out["interval_lo"].iat[i], out["interval_hi"].iat[i]
-        if not (math.isfinite(lo) and math.isfinite(hi)) or out["interval_from"].iat[i] in NOT_SCALED:
+        lo, hi, source = out["interval_lo"].iat[i], out["interval_hi"].iat[i], out["interval_from"].iat[i]
+        if not (math.isfinite(lo) and math.isfinite(hi)) or source in NOT_SCALED:
             continue
         floor = 0.0 if out["quantity"].iat[i] == "I(X;Y)" or kind[i] == "counts" else -math.inf
-        lo, hi = within(widened((lo, hi), scales[kind[i]]), floor, math.inf)
+        lo, hi = within(widened((lo, hi), verdicts.scale_for(scales, kind[i], source)), floor, math.inf)
         out.iloc[i, out.columns.get_loc("interval_lo")] = lo
         out.iloc[i, out.columns.get_loc("interval_hi")] = hi
     finite = np.isfinite(out["interval_lo"].astype(float))

@@ -76,7 +76,7 @@ def test_trust_widens_its_interval_by_the_shipped_factor(monkeypatch):
     x, y = task.sample(2048, 0)
     with unscaled_intervals():
         raw = mibench.trust(x, y, "plugin").interval
-    monkeypatch.setitem(verdicts.INTERVAL_SCALE, "counts", 2.0)
+    monkeypatch.setattr(verdicts, "INTERVAL_SCALE", {"counts": 2.0, "continuous": 1.0})
     wide = mibench.trust(x, y, "plugin").interval
     assert raw[0] > 0.5  # far from 0: nothing is clipped
     assert wide[1] - wide[0] == pytest.approx(2 * (raw[1] - raw[0]))
@@ -102,3 +102,31 @@ def test_a_binary_label_is_not_judged_by_cells_of_copied_codes(atlas):
     assert v.regime == "biased" and v.expected_bias > 0.3, v
     assert all(c["family"] != "codebook" for c in v.map.cells)
 
+
+
+def test_a_source_gets_its_own_factor_only_with_enough_cases_from_two_families():
+    # "map" intervals (two families, 40 cases) miss by 3 half-widths, "subsampling" ones (one
+    # family) by 0.5: the first gets its own factor, the second falls back to the kind's
+    a = _rows("a", [4.0] * 20, 0.0, 2.0)  # centre 1, half 1: score 3
+    b = _rows("b", [4.0] * 20, 0.0, 2.0)
+    c = _rows("c", [1.5] * 20, 0.0, 2.0).assign(interval_from="subsampling")  # score 0.5
+    rows = pd.concat([a, b, c], ignore_index=True)
+    scales = family_scales(rows)
+    assert scales["counts: map"] == 3.0 and "counts: subsampling" not in scales
+    out = rescaled(rows, scales)
+    assert out["interval_hi"].iat[0] == pytest.approx(4.0) and out["covered"].iat[0]
+    assert out["interval_hi"].iat[40] == pytest.approx(1 + scales["counts"])
+
+
+def test_a_reference_that_sees_more_than_the_estimate_bounds_the_truth_from_below_only():
+    # 4+4-dim Gaussian, rho = 0.99: I = 11.30 bits (closed form). Kozachenko-Leonenko is bits
+    # low; the copula KSG reference sees more, yet is itself far below the truth (kNN needs
+    # samples exponential in I): a band about the reference missed the truth above it, so the
+    # interval says "at least" and has no upper end
+    task = parse_task("gaussian(dim_x=4, dim_y=4, rho=0.99)")
+    x, y = task.sample(2048, 0)
+    v = mibench.trust(x, y, "kozachenko_leonenko")
+    assert task.mutual_information - v.estimate > 1.0
+    assert v.regime == "biased" and v.interval_from == "truth-free checks"
+    assert v.estimate < v.interval[0] <= task.mutual_information and v.interval[1] == math.inf
+    assert "no upper end" in str(v) and v.to_dict()["interval"][1] is None  # JSON has no infinity
