@@ -13,7 +13,9 @@ Nearness (all in bits or octaves, never in raw N):
   many bits (:data:`POORER_GAP`) speak first: at one margin a label's I errs high, a copied
   code's low; where none of them is near, the others do, and the reason says so.
 * **every other estimator**: the same estimator spec, a similar N, the same D (or
-  within a factor 2) and a similar estimated I.
+  within a factor 2), a similar estimated I, and marginals with tails as heavy
+  (:func:`tail_index` within :data:`TAIL_GAP`): Student-t cells expecting -0.39 bit and
+  Gaussian cells expecting +0.01 must not average into "reliable".
 
 A cell is near when |log2 N - log2 N_cell| <= 1 and the difficulty differs by at
 most :data:`MAX_DIFFICULTY_GAP` bits (continuous: also 25 % of I). A count-based sample
@@ -52,6 +54,8 @@ PROVENANCE_FILE = "atlas.json"
 COLUMNS = [c for c in GROUP_COLUMNS if c not in ("failed", "at_ceiling")]
 MAX_OCTAVES = 1.0  # |log2 N - log2 N_cell| for a cell to count as near
 MAX_DIFFICULTY_GAP = 0.5  # bits of margin (count-based) or of I (others)
+TAIL_GAP = 0.6  # tail-index units (see tail_index): how far a continuous cell's marginal tails may lie from the sample's
+TAIL_ROWS = 4096  # rows drawn from a cell's task to read its tail index
 POORER_GAP = 1.0  # bits (or a quarter of it): how far a count-based cell's poorer side's entropy may lie from the sample's
 NEAREST = 5  # cells shown and voted on
 REGENERATE = "mibench map default --out maps && mibench atlas maps/default --into-package"
@@ -100,6 +104,7 @@ class Atlas:
                                   joint_hat=cells["entropy_x"] + cells["entropy_y"] - cells["mean"])
         self.cells["margin"] = self.cells["log2n"] - self.cells["joint_hat"]
         self._entropy: pd.DataFrame | None = None  # the entropy cells, built when first asked for
+        self._tails: pd.Series | None = None  # each continuous cell's tail index, built when first asked for
 
     # -- loading -------------------------------------------------------------------
     @classmethod
@@ -146,9 +151,10 @@ class Atlas:
             return MapEvidence(Regime.UNKNOWN, f"N = {n} lies {where} every map cell for {key} (the map spans N = {lo} to {hi})")
         return pool.assign(octaves=octaves), kind, key
 
-    def nearest(self, estimator: Any, n: int, d: int, estimate: float, entropies: tuple[float, float, float] | None = None
-                ) -> MapEvidence:
-        """The map's evidence for one I(X;Y) estimate (see the module notes)."""
+    def nearest(self, estimator: Any, n: int, d: int, estimate: float, entropies: tuple[float, float, float] | None = None,
+                tails: float | None = None) -> MapEvidence:
+        """The map's evidence for one I(X;Y) estimate (see the module notes); ``tails``: the
+        sample's :func:`tail_index`, for estimators of continuous values."""
         found = self._pool(estimator, n)
         if isinstance(found, MapEvidence):
             return found
@@ -178,6 +184,12 @@ class Atlas:
                 found.reason += (f"; none of them has a poorer side as rich as this sample's ({min(h_x, h_y):.2f} bits), "
                                  "so they are matched by margin alone")
             return found
+        if tails is not None and math.isfinite(tails):  # heavy tails bias these estimators as Gaussian cells cannot show
+            alike = ~(self._cell_tails()[pool.index] - tails).abs().gt(TAIL_GAP)  # a cell without a tail index stays
+            if not alike.any():
+                return MapEvidence(Regime.UNKNOWN, f"no map cell for {key} near N = {n} has marginal tails like this "
+                                              f"sample's (tail index {tails:.2f}; a normal's is 1.79, a Cauchy's 5.0)")
+            pool = pool[alike]
         d_gap = (np.log2(pool["d"].astype(float).fillna(d)) - math.log2(max(d, 1))).abs()
         gap = (pool["mean"] - estimate).abs() + np.where(d_gap <= 1, 0.5 * d_gap, math.inf)
         allowed = max(MAX_DIFFICULTY_GAP, 0.25 * abs(estimate))
@@ -205,6 +217,21 @@ class Atlas:
         return _nearest(pool, gap, gap <= MAX_DIFFICULTY_GAP, key, what, quantity="H(X,Y)",
                         margin=math.log2(n) - estimate)
 
+    def _cell_tails(self) -> pd.Series:
+        """Each continuous cell's :func:`tail_index`, read from TAIL_ROWS rows of its task
+        (NaN for count-based cells and for tasks this install cannot build)."""
+        if self._tails is None:
+            from mibench.tasks import parse_task
+
+            found = {}
+            for task_id in self.cells.loc[self.cells["kind"] == "spec", "task_id"].unique():
+                try:
+                    found[task_id] = tail_index(*parse_task(task_id).sample(TAIL_ROWS, 0))
+                except (ValueError, TypeError, KeyError):  # a map of tasks from elsewhere: no tails to compare
+                    found[task_id] = math.nan
+            self._tails = self.cells["task_id"].map(found).astype(float)
+        return self._tails
+
     def _entropy_cells(self) -> pd.DataFrame:
         """The count-based cells read as entropy cells of their joint codes (see
         :meth:`nearest_entropy`), judged by the map's rules against their exact H(X,Y)."""
@@ -221,6 +248,19 @@ class Atlas:
             self._entropy = cells.assign(mean=cells["joint_hat"], truth=cells["joint_entropy"], bias=bias,
                                          regime=regimes)
         return self._entropy
+
+
+def tail_index(*sides: Any) -> float:
+    """How heavy the marginals' tails are: the median over the columns of X and Y of
+    log2((q99 - q1) / (q75 - q25)). A normal's is 1.79, Student-t's 2.57 with 3 dof, 3.09
+    with 2 and 4.99 with 1, a uniform's 0.97 (closed forms); NaN when no column has spread
+    (codes)."""
+    cols = np.concatenate([np.asarray(s, dtype=float).reshape(len(s), -1) for s in sides if s is not None], axis=1)
+    q1, q25, q75, q99 = np.percentile(cols, [1, 25, 75, 99], axis=0)
+    spread = q75 > q25
+    if not spread.any():
+        return math.nan
+    return float(np.median(np.log2((q99[spread] - q1[spread]) / (q75[spread] - q25[spread]))))
 
 
 def _nearest(pool: pd.DataFrame, gap: pd.Series, near: pd.Series, key: str, what: str, quantity: str = "I(X;Y)",
