@@ -192,6 +192,7 @@ def held_out_atlas(atlas: Atlas, families: Iterable[str]) -> Atlas:
 # -- intervals calibrated by held-out family (split conformal) ---------------------------------
 SAMPLING = (Regime.RELIABLE, Regime.BIASED, Regime.UNSTABLE)  # measured classes an interval is judged on
 NOT_SCALED = ("exact", "rule of three")  # intervals that state what the sample proves, not an estimate's error
+MIN_SCORES = 30  # judged cases a source needs before it gets a factor of its own
 
 
 @contextmanager
@@ -243,7 +244,7 @@ def family_scales(results: pd.DataFrame, level: float = 0.9, leave_out: str | No
     weighing the same (a family of many cases must not set the factor for all): one factor
     per estimator kind, and one per kind and interval source ("continuous: truth-free
     checks", ...) where that source has at least MIN_SCORES judged cases from two families
-    or more (the sources err differently: a check's band is too narrow, a reference's too wide)."""
+    or more (the sources err by different amounts)."""
     scores, kind = interval_scores(results), _kind(results)
     judged = (results["family"] != leave_out) & scores.notna()
     out = {}
@@ -255,9 +256,6 @@ def family_scales(results: pd.DataFrame, level: float = 0.9, leave_out: str | No
             if here.sum() >= MIN_SCORES and results.loc[here, "family"].nunique() >= 2:
                 out[f"{name}: {source}"] = _fit(scores, results["family"], here, level)
     return out
-
-
-MIN_SCORES = 30  # judged cases a source needs before it gets a factor of its own
 
 
 def _fit(scores: pd.Series, family: pd.Series, part: pd.Series, level: float) -> float:
