@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import pandas as pd
 
 from mibench.verdicts.atlas import Atlas
 from mibench.verdicts.calibration import Case, agreement_table, evaluate, task_cases
+from mibench.verdicts.families import cauchy_pair, independent_cases, laplace_t_pair
 
 ESTIMATORS = ["ksg", "kozachenko_leonenko", "kde", "gcmi", "parametric_gaussian"]
 NS = [512, 2048]
@@ -28,28 +28,13 @@ NS = [512, 2048]
 
 def independent_heavy_tails(ns: list[int]) -> list[Case]:
     """X and Y independent standard Cauchy (d = 1, 2): I(X;Y) = 0 exactly."""
-    out = []
-    for d in (1, 2):
-        def sample(n: int, seed: int, d: int = d) -> tuple[np.ndarray, np.ndarray]:
-            rng = np.random.default_rng([seed, n, d, 11])
-            return rng.standard_cauchy((n, d)), rng.standard_cauchy((n, d))
-
-        out += [Case(f"cauchy_independent(dim={d})", "independent heavy tails", spec, n, 0.0, sample)
-                for spec in ESTIMATORS for n in ns]
-    return out
+    return independent_cases(cauchy_pair, "cauchy_independent", "independent heavy tails", (1, 2), ESTIMATORS, ns)
 
 
 def independent_tails(ns: list[int]) -> list[Case]:
     """Confirmation: X Laplace, Y Student-t (1.5 dof), independent (d = 1, 3): I = 0 exactly."""
-    out = []
-    for d in (1, 3):
-        def sample(n: int, seed: int, d: int = d) -> tuple[np.ndarray, np.ndarray]:
-            rng = np.random.default_rng([seed, n, d, 23])
-            return rng.laplace(size=(n, d)), rng.standard_t(1.5, size=(n, 1))
-
-        out += [Case(f"laplace_t_independent(dim={d})", "confirm: independent tails", spec, n, 0.0, sample)
-                for spec in ESTIMATORS for n in ns]
-    return out
+    return independent_cases(laplace_t_pair, "laplace_t_independent", "confirm: independent tails", (1, 3),
+                             ESTIMATORS, ns)
 
 
 def confirmation_cases() -> list[Case]:

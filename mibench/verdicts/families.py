@@ -14,7 +14,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -44,26 +44,34 @@ def _tasks(texts: list[str], estimators: list[str], ns: list[int], name: str) ->
     return lambda: task_cases(texts, estimators, ns, name)
 
 
-def _independent_tails() -> list[Case]:
-    """X and Y independent with heavy tails (Cauchy; Laplace against Student-t with 1.5 dof),
-    D = 1 and 2: I(X;Y) = 0 exactly."""
-    def cauchy(n: int, seed: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng([seed, n, d, 11])
-        return rng.standard_cauchy((n, d)), rng.standard_cauchy((n, d))
+def cauchy_pair(n: int, seed: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """X and Y independent standard Cauchy, (n, d) each: I(X;Y) = 0 exactly."""
+    rng = np.random.default_rng([seed, n, d, 11])
+    return rng.standard_cauchy((n, d)), rng.standard_cauchy((n, d))
 
-    def laplace_t(n: int, seed: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng([seed, n, d, 23])
-        return rng.laplace(size=(n, d)), rng.standard_t(1.5, size=(n, 1))
 
+def laplace_t_pair(n: int, seed: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """X Laplace (n, d) and Y Student-t with 1.5 dof (n, 1), independent: I(X;Y) = 0 exactly."""
+    rng = np.random.default_rng([seed, n, d, 23])
+    return rng.laplace(size=(n, d)), rng.standard_t(1.5, size=(n, 1))
+
+
+def independent_cases(draw: Callable, name: str, family: str, dims: Iterable[int], estimators: list[str],
+                      ns: list[int]) -> list[Case]:
+    """Cases of an independent pair ``draw(n, seed, d)`` (truth 0) for each D x estimator x N."""
     out = []
-    for name, draw in (("cauchy_independent", cauchy), ("laplace_t_independent", laplace_t)):
-        for d in (1, 2):
-            def sample(n: int, seed: int, d: int = d, draw=draw) -> tuple[np.ndarray, np.ndarray]:
-                return draw(n, seed, d)
+    for d in dims:
+        def sample(n: int, seed: int, d: int = d) -> tuple[np.ndarray, np.ndarray]:
+            return draw(n, seed, d)
 
-            out += [Case(f"{name}(dim={d})", "independent heavy tails", spec, n, 0.0, sample)
-                    for spec in CONTINUOUS for n in CONTINUOUS_NS]
+        out += [Case(f"{name}(dim={d})", family, spec, n, 0.0, sample) for spec in estimators for n in ns]
     return out
+
+
+def _independent_tails() -> list[Case]:
+    """Independent heavy tails (Cauchy; Laplace against Student-t with 1.5 dof), D = 1 and 2."""
+    return [case for draw, name in ((cauchy_pair, "cauchy_independent"), (laplace_t_pair, "laplace_t_independent"))
+            for case in independent_cases(draw, name, "independent heavy tails", (1, 2), CONTINUOUS, CONTINUOUS_NS)]
 
 
 def _network(net: str) -> Callable[[], list[Case]]:
