@@ -401,10 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="scores", help="output directory (default ./scores)")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_score)
-    ap = sub.add_parser("atlas", help="turn a `mibench map` directory into the compact map trust() reads",
-                        description="Regenerating the shipped map: mibench map default --out maps && "
-                        "mibench atlas maps/default --into-package")
-    ap.add_argument("map_dir", help="a suite's result directory, e.g. maps/default")
+    ap = sub.add_parser("atlas", help="turn `mibench map` directories into the compact map trust() reads",
+                        description="Regenerating the shipped map: mibench map default --out maps && mibench map "
+                        "trust --out maps && mibench atlas maps/default maps/trust --into-package")
+    ap.add_argument("map_dir", nargs="+", help="one or more suites' result directories, e.g. maps/default maps/trust")
     ap.add_argument("--out", help="where to write atlas.csv.gz and atlas.json (default ./mibench-atlas; read it "
                                   "with trust --maps DIR)")
     ap.add_argument("--into-package", action="store_true",

@@ -3,7 +3,10 @@ separately, so I(f(X); g(Y)) = I(X; Y). Composable; a task's id lists them in or
 
 Per coordinate (strictly increasing):
 - ``half_cube``: a |a|^(1/2);  ``asinh``;  ``normal_cdf``: Phi(a);
-- ``wiggly``: a + 0.4 sin(2a) (derivative 1 + 0.8 cos 2a > 0).
+- ``wiggly``: a + 0.4 sin(2a) (derivative 1 + 0.8 cos 2a > 0);  ``tanh``;
+- new marginals for a standard normal coordinate, the quantile of another law at Phi(a)
+  (light to heavy tails): ``logistic``, ``laplace``, ``t2`` (Student-t with 2 dof),
+  ``cauchy``. Computed from log Phi(-|a|) so that the tails keep their precision.
 Joint (on one side's vector; identity on a 1-dimensional side):
 - ``rotation``: a fixed random orthogonal matrix (seeded);
 - ``spiral``: rotate the first two coordinates by the angle ||v||^2 (the norm is
@@ -16,11 +19,39 @@ from typing import Callable
 import numpy as np
 from scipy import special
 
+def _upper_tail(a: np.ndarray) -> np.ndarray:
+    """Phi(-|a|): the smaller tail probability at each coordinate, without cancellation."""
+    return special.ndtr(-np.abs(a))
+
+
+def _logistic(a: np.ndarray) -> np.ndarray:
+    return special.log_ndtr(a) - special.log_ndtr(-a)  # logit(Phi(a))
+
+
+def _laplace(a: np.ndarray) -> np.ndarray:
+    return -np.sign(a) * (np.log(2.0) + special.log_ndtr(-np.abs(a)))  # Laplace(0, 1) quantile of Phi(a)
+
+
+def _t2(a: np.ndarray) -> np.ndarray:
+    q = _upper_tail(a)  # t2 quantile of p: (2p - 1) / sqrt(2 p (1 - p)), symmetric about p = 1/2
+    return np.sign(a) * (1 - 2 * q) / np.sqrt(2 * q * (1 - q))
+
+
+def _cauchy(a: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):  # tan(pi (p - 1/2)) = sign(a) cot(pi Phi(-|a|)); 0 at a = 0
+        return np.sign(a) / np.tan(np.pi * _upper_tail(a))
+
+
 PER_COORDINATE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "half_cube": lambda a: a * np.sqrt(np.abs(a)),
     "asinh": np.arcsinh,
     "normal_cdf": special.ndtr,
     "wiggly": lambda a: a + 0.4 * np.sin(2 * a),
+    "tanh": np.tanh,
+    "logistic": _logistic,
+    "laplace": _laplace,
+    "t2": _t2,
+    "cauchy": _cauchy,
 }
 JOINT = ("rotation", "spiral")
 TRANSFORMS = tuple(PER_COORDINATE) + JOINT

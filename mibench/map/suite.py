@@ -40,7 +40,7 @@ ESTIMATOR_KEYS = ("spec", "max_n", "max_d")  # the limits keep O(n^2)/O(n^3) est
 BINNING_KEYS = ("rule", "range", "width")
 RENAMED = {"label": "family", "d_means": "d_label", "binning_rule": "binning = { rule = ... }",
            "std_tol": "abs_tol (the seed spread is held to the same tolerance as the bias)"}
-BUILTIN = ("quick", "default", "full", "leaderboard")
+BUILTIN = ("quick", "default", "full", "leaderboard", "trust")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")  # no separators, no "..": a directory of its own
 MAX_SEEDS = 10_000
 MAX_CELLS = 10_000_000  # the default suite has about 44,000

@@ -13,9 +13,12 @@ Nearness (all in bits or octaves, never in raw N):
   many bits (:data:`POORER_GAP`) speak first: at one margin a label's I errs high, a copied
   code's low; where none of them is near, the others do, and the reason says so.
 * **every other estimator**: the same estimator spec, a similar N, the same D (or
-  within a factor 2), a similar estimated I, and marginals with tails as heavy
+  within a factor 2), a similar estimated I, marginals with tails as heavy
   (:func:`tail_index` within :data:`TAIL_GAP`): Student-t cells expecting -0.39 bit and
-  Gaussian cells expecting +0.01 must not average into "reliable".
+  Gaussian cells expecting +0.01 must not average into "reliable"; and the same kind of
+  dependence (:func:`scale_dependence` within :data:`SCALE_GAP`): a Gaussian copula with
+  Cauchy marginals has a Student-t's tails but not its shared scale, which every estimator
+  here misses (0.1-0.2 bit low at 2-3 dof).
 
 A cell is near when |log2 N - log2 N_cell| <= 1 and the difficulty differs by at
 most :data:`MAX_DIFFICULTY_GAP` bits (continuous: also 25 % of I). A count-based sample
@@ -55,10 +58,12 @@ COLUMNS = [c for c in GROUP_COLUMNS if c not in ("failed", "at_ceiling")]
 MAX_OCTAVES = 1.0  # |log2 N - log2 N_cell| for a cell to count as near
 MAX_DIFFICULTY_GAP = 0.5  # bits of margin (count-based) or of I (others)
 TAIL_GAP = 0.6  # tail-index units (see tail_index): how far a continuous cell's marginal tails may lie from the sample's
-TAIL_ROWS = 4096  # rows drawn from a cell's task to read its tail index
+SCALE_GAP = 0.15  # how far a continuous cell's scale_dependence may lie from the sample's (Gaussian copula 0, SE ~0.04 at N = 512; Student-t 0.08-0.7)
+TAIL_ROWS = 4096  # rows drawn from a cell's task to read its tail index and scale dependence
 POORER_GAP = 1.0  # bits (or a quarter of it): how far a count-based cell's poorer side's entropy may lie from the sample's
 NEAREST = 5  # cells shown and voted on
-REGENERATE = "mibench map default --out maps && mibench atlas maps/default --into-package"
+REGENERATE = ("mibench map default --out maps && mibench map trust --out maps && "
+              "mibench atlas maps/default maps/trust --into-package")
 
 
 class AtlasError(ValueError):
@@ -104,7 +109,7 @@ class Atlas:
                                   joint_hat=cells["entropy_x"] + cells["entropy_y"] - cells["mean"])
         self.cells["margin"] = self.cells["log2n"] - self.cells["joint_hat"]
         self._entropy: pd.DataFrame | None = None  # the entropy cells, built when first asked for
-        self._tails: pd.Series | None = None  # each continuous cell's tail index, built when first asked for
+        self._shapes: pd.DataFrame | None = None  # each continuous cell's tail index and scale dependence, when first asked for
 
     # -- loading -------------------------------------------------------------------
     @classmethod
@@ -152,9 +157,10 @@ class Atlas:
         return pool.assign(octaves=octaves), kind, key
 
     def nearest(self, estimator: Any, n: int, d: int, estimate: float, entropies: tuple[float, float, float] | None = None,
-                tails: float | None = None) -> MapEvidence:
-        """The map's evidence for one I(X;Y) estimate (see the module notes); ``tails``: the
-        sample's :func:`tail_index`, for estimators of continuous values."""
+                tails: float | None = None, scale: float | None = None) -> MapEvidence:
+        """The map's evidence for one I(X;Y) estimate (see the module notes); ``tails`` and
+        ``scale``: the sample's :func:`tail_index` and :func:`scale_dependence`, for
+        estimators of continuous values."""
         found = self._pool(estimator, n)
         if isinstance(found, MapEvidence):
             return found
@@ -184,11 +190,17 @@ class Atlas:
                 found.reason += (f"; none of them has a poorer side as rich as this sample's ({min(h_x, h_y):.2f} bits), "
                                  "so they are matched by margin alone")
             return found
-        if tails is not None and math.isfinite(tails):  # heavy tails bias these estimators as Gaussian cells cannot show
-            alike = ~(self._cell_tails()[pool.index] - tails).abs().gt(TAIL_GAP)  # a cell without a tail index stays
+        for feature, value, gap, what in (
+                ("tails", tails, TAIL_GAP, "marginal tails like this sample's (tail index {:.2f}; a normal's is "
+                                           "1.79, a Cauchy's 5.0)"),
+                ("scale", scale, SCALE_GAP, "its kind of dependence (scale dependence {:.2f}: 0 for a Gaussian "
+                                            "copula, 0.25-0.7 for Student-t with 3 to 1 dof)")):
+            if value is None or not math.isfinite(value):
+                continue
+            # heavy tails and a shared scale bias these estimators as Gaussian cells cannot show
+            alike = ~(self._cell_shapes().loc[pool.index, feature] - value).abs().gt(gap)  # a cell without one stays
             if not alike.any():
-                return MapEvidence(Regime.UNKNOWN, f"no map cell for {key} near N = {n} has marginal tails like this "
-                                              f"sample's (tail index {tails:.2f}; a normal's is 1.79, a Cauchy's 5.0)")
+                return MapEvidence(Regime.UNKNOWN, f"no map cell for {key} near N = {n} has " + what.format(value))
             pool = pool[alike]
         d_gap = (np.log2(pool["d"].astype(float).fillna(d)) - math.log2(max(d, 1))).abs()
         gap = (pool["mean"] - estimate).abs() + np.where(d_gap <= 1, 0.5 * d_gap, math.inf)
@@ -217,20 +229,25 @@ class Atlas:
         return _nearest(pool, gap, gap <= MAX_DIFFICULTY_GAP, key, what, quantity="H(X,Y)",
                         margin=math.log2(n) - estimate)
 
-    def _cell_tails(self) -> pd.Series:
-        """Each continuous cell's :func:`tail_index`, read from TAIL_ROWS rows of its task
-        (NaN for count-based cells and for tasks this install cannot build)."""
-        if self._tails is None:
+    def _cell_shapes(self) -> pd.DataFrame:
+        """Each continuous cell's :func:`tail_index` ("tails") and :func:`scale_dependence`
+        ("scale"), read from TAIL_ROWS rows of its task (NaN for count-based cells and for
+        tasks this install cannot build)."""
+        if self._shapes is None:
             from mibench.tasks import parse_task
 
             found = {}
             for task_id in self.cells.loc[self.cells["kind"] == "spec", "task_id"].unique():
                 try:
-                    found[task_id] = tail_index(*parse_task(task_id).sample(TAIL_ROWS, 0))
-                except (ValueError, TypeError, KeyError):  # a map of tasks from elsewhere: no tails to compare
-                    found[task_id] = math.nan
-            self._tails = self.cells["task_id"].map(found).astype(float)
-        return self._tails
+                    x, y = parse_task(task_id).sample(TAIL_ROWS, 0)
+                    found[task_id] = (tail_index(x, y), scale_dependence(x, y))
+                except (ValueError, TypeError, KeyError):  # a map of tasks from elsewhere: nothing to compare
+                    found[task_id] = (math.nan, math.nan)
+            shapes = self.cells["task_id"].map(found)
+            self._shapes = pd.DataFrame({"tails": shapes.map(lambda v: v[0] if isinstance(v, tuple) else math.nan),
+                                         "scale": shapes.map(lambda v: v[1] if isinstance(v, tuple) else math.nan)},
+                                        index=self.cells.index, dtype=float)
+        return self._shapes
 
     def _entropy_cells(self) -> pd.DataFrame:
         """The count-based cells read as entropy cells of their joint codes (see
@@ -261,6 +278,30 @@ def tail_index(*sides: Any) -> float:
     if not spread.any():
         return math.nan
     return float(np.median(np.log2((q99[spread] - q1[spread]) / (q75[spread] - q25[spread]))))
+
+
+MAX_SHAPE_COLUMNS = 64  # columns per side read for scale_dependence (its mean settles long before)
+
+
+def scale_dependence(x: Any, y: Any) -> float:
+    """How much X's and Y's magnitudes move together beyond their correlation: the mean over
+    column pairs of corr(zx^2, zy^2) - corr(zx, zy)^2, z the normal scores of each column's
+    ranks. 0 for any Gaussian copula (the squares of a bivariate normal with correlation r
+    correlate by r^2, whatever the marginals); a shared random scale (Student-t: 0.36 at 3
+    dof and 0.7 at 1 dof with no correlation) makes it positive. NaN without a column pair
+    with spread."""
+    from scipy import special, stats
+
+    sides = []
+    for side in (x, y):
+        a = np.asarray(side, dtype=float).reshape(len(side), -1)[:, :MAX_SHAPE_COLUMNS]
+        sides.append(special.ndtri(stats.rankdata(a, axis=0) / (len(a) + 1)))
+    zx, zy = sides
+    with np.errstate(divide="ignore", invalid="ignore"):
+        both = np.corrcoef(np.hstack([zx, zy]).T)[: zx.shape[1], zx.shape[1]:]
+        squares = np.corrcoef(np.hstack([zx**2, zy**2]).T)[: zx.shape[1], zx.shape[1]:]
+    excess = np.atleast_2d(squares - both**2)
+    return float(np.nanmean(excess)) if np.isfinite(excess).any() else math.nan
 
 
 def _nearest(pool: pd.DataFrame, gap: pd.Series, near: pd.Series, key: str, what: str, quantity: str = "I(X;Y)",
@@ -335,18 +376,29 @@ def package_data() -> Path:
     return Path(__file__).resolve().parent / "data"
 
 
-def build_atlas(map_dir: str | Path, out: str | Path) -> dict[str, Any]:
+def build_atlas(map_dirs: str | Path | list[str | Path], out: str | Path) -> dict[str, Any]:
     """Write the compact map (``atlas.csv.gz``) and its provenance (``atlas.json``) from
-    a ``mibench map`` directory; returns the provenance."""
-    map_dir, out = Path(map_dir), Path(out)
-    regimes = map_dir / "regimes.csv"
-    if not regimes.is_file():
-        raise AtlasError(f"{map_dir} holds no regimes.csv: run `mibench map default --out maps` and pass "
-                         "maps/default")
-    cells = pd.read_csv(regimes)[COLUMNS]
-    provenance = {**map_provenance(map_dir), "groups": len(cells), "date": date.today().isoformat(),
-                  "command": REGENERATE, "columns": COLUMNS}
-    if provenance.get("version") is None:
+    one or more ``mibench map`` directories (the shipped map joins the default suite's
+    with the trust suite's continuous neighbours); returns the provenance."""
+    dirs = [Path(p) for p in (map_dirs if isinstance(map_dirs, (list, tuple)) else [map_dirs])]
+    out = Path(out)
+    parts, suites, versions = [], [], set()
+    for map_dir in dirs:
+        regimes = map_dir / "regimes.csv"
+        if not regimes.is_file():
+            raise AtlasError(f"{map_dir} holds no regimes.csv: run `mibench map default --out maps` and pass "
+                             "maps/default")
+        parts.append(pd.read_csv(regimes)[COLUMNS])
+        found = map_provenance(map_dir)
+        suites.append(found["suite"])
+        versions.add(found.get("version"))
+    if len(set(suites)) < len(suites):
+        raise AtlasError(f"the same suite given twice ({', '.join(suites)}): give each suite's directory once")
+    cells = pd.concat(parts, ignore_index=True)
+    version = versions.pop() if len(versions) == 1 else None
+    provenance = {"suite": "+".join(suites), "suites": suites, "version": version, "groups": len(cells),
+                  "date": date.today().isoformat(), "command": REGENERATE, "columns": COLUMNS}
+    if provenance["version"] is None:
         provenance["version"] = __version__
     out.mkdir(parents=True, exist_ok=True)
     with gzip.open(out / ATLAS_FILE, "wt", compresslevel=9) as f:

@@ -184,8 +184,12 @@ def print_report(results: pd.DataFrame, seconds: float, out: str | None = None) 
 
 
 def held_out_atlas(atlas: Atlas, families: Iterable[str]) -> Atlas:
-    """The map without the given families (the verdicts on them then rest on other families)."""
-    keep = ~atlas.cells["family"].isin(list(families))
+    """The map without the given families (the verdicts on them then rest on other families).
+    A name leaves out the family of that name and every family named after it with a suffix
+    (``student_t`` also drops ``student_t_dof1_r50``: the trust suite names its variants so)."""
+    families = list(families)
+    names = atlas.cells["family"].astype(str)
+    keep = ~(names.isin(families) | names.str.startswith(tuple(f"{f}_" for f in families)))
     return Atlas(atlas.cells.loc[keep, COLUMNS].reset_index(drop=True), {**atlas.provenance, "held_out": list(families)})
 
 
@@ -259,8 +263,12 @@ def family_scales(results: pd.DataFrame, level: float = 0.9, leave_out: str | No
 
 
 def _fit(scores: pd.Series, family: pd.Series, part: pd.Series, level: float) -> float:
+    """The conformal factor, never below 1: an interval is only ever widened. Below 1 it would
+    shrink about its centre, and an interval that had been held at I >= 0 would leave 0: on
+    independent pairs (truth 0, raw intervals [0, h], 100 % coverage) a factor of 0.86 fitted
+    on other families held the truth in 7 of 40."""
     families = family[part]
-    return conformal_scale(scores[part], 1.0 / families.map(families.value_counts()), level)
+    return max(1.0, conformal_scale(scores[part], 1.0 / families.map(families.value_counts()), level))
 
 
 def rescaled(results: pd.DataFrame, scales: dict[str, float]) -> pd.DataFrame:

@@ -223,7 +223,7 @@ def test_the_verdict_reads_like_a_note_and_serializes_to_strict_json():
 
 def test_the_shipped_map_states_where_it_came_from(atlas):
     p = atlas.provenance
-    assert p["suite"] == "default" and p["version"] and p["date"] and "mibench atlas" in p["command"]
+    assert p["suites"] == ["default", "trust"] and p["version"] and p["date"] and "mibench atlas" in p["command"]
     assert len(atlas.cells) == p["groups"] > 1000
 
 

@@ -70,3 +70,25 @@ def test_atlas_writes_a_folder_of_the_users_never_the_installed_package(tmp_path
     assert len(Atlas.from_dir(tmp_path / "mibench-atlas").cells) == 40 and shipped.stat().st_mtime_ns == before
     assert main(["atlas", str(folder), "--out", "x", "--into-package"]) == 2
     assert "not both" in capsys.readouterr().err and shipped.stat().st_mtime_ns == before
+
+
+def test_atlas_joins_several_suites_and_says_which(tmp_path, capsys):
+    import sqlite3
+
+    from mibench.verdicts.atlas import Atlas
+
+    cells = Atlas.shipped().cells
+    for suite, part in (("default", cells.head(30)), ("trust", cells.tail(12))):
+        folder = tmp_path / "maps" / suite
+        folder.mkdir(parents=True)
+        part.to_csv(folder / "regimes.csv", index=False)
+        with sqlite3.connect(folder / "results.sqlite") as db:  # the suite's name, as `mibench map` stores it
+            db.execute("create table meta (key text, value text)")
+            db.execute("insert into meta values ('suite', ?)", (suite,))
+    maps = [str(tmp_path / "maps" / s) for s in ("default", "trust")]
+    assert main(["atlas", *maps, "--out", str(tmp_path / "both")]) == 0
+    joined = Atlas.from_dir(tmp_path / "both")
+    assert len(joined.cells) == 42 and joined.provenance["suites"] == ["default", "trust"]
+    assert "'default+trust'" in capsys.readouterr().out
+    assert main(["atlas", maps[0], maps[0], "--out", str(tmp_path / "twice")]) == 2  # cells counted twice: refused
+    assert "same suite given twice" in capsys.readouterr().err and not (tmp_path / "twice").exists()
