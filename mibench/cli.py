@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     mp = sub.add_parser(
         "map",
         help="main job: regime maps of every estimator over N, D and bins (default suite embedded)",
-        description="Run a suite (built-in: quick, default, full; or a TOML file) and write regime maps. "
+        description="Run a suite (built-in: quick, default, full, leaderboard, trust; or a TOML file) and write regime maps. "
         "Finished cells are kept: re-running resumes.",
     )
     mp.add_argument("suite", nargs="?", default="default", help="built-in suite name or path to a suite TOML (default: default)")

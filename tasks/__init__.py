@@ -11,9 +11,10 @@ from mibench.tasks.gaussian import Gaussian, StudentT
 from mibench.tasks.layer_codes import LayerCodes
 from mibench.tasks.parity import Parity
 from mibench.tasks.quantized import QuantizedGaussian
+from mibench.tasks.scale_mixture import ScaleMixture
 
 TASKS: dict[str, type[Task]] = {
-    cls.name: cls for cls in (BinaryCodes, Parity, ForceToOne, Gaussian, StudentT, QuantizedGaussian, LayerCodes)
+    cls.name: cls for cls in (BinaryCodes, Parity, ForceToOne, Gaussian, StudentT, ScaleMixture, QuantizedGaussian, LayerCodes)
 }
 
 

@@ -161,7 +161,7 @@ def check_fits(task: Any, n: int, seeds: int, what: str) -> None:
 
 # -- loading ----------------------------------------------------------------------------
 def suite_path(name_or_path: str) -> Path:
-    """A built-in suite name (quick, default, full) or a path to a TOML file."""
+    """A built-in suite name (BUILTIN) or a path to a TOML file."""
     if name_or_path in BUILTIN:
         return Path(str(resources.files("mibench.map.suites").joinpath(f"{name_or_path}.toml")))
     path = Path(name_or_path)

@@ -123,6 +123,7 @@ FAMILIES = [
 #: The same cases judged with more of the map left out, reported beside the table and never
 #: fitted on: Gaussian copula cells (the trust suite's ``copula_*``) share the Gaussian
 #: family's dependence under other marginals, so for an estimator invariant to marginals
-#: (``gcmi``, on ranks) they are the held-out family in disguise.
-STRICTER = {"gaussian": ("gaussian", "copula")}
+#: (``gcmi``, on ranks) they are the held-out family in disguise; Gaussian scale mixtures
+#: (``scale_mixture_*``) share Student-t's kind of dependence (a random scale) from another law.
+STRICTER = {"gaussian": ("gaussian", "copula"), "student_t": ("student_t", "scale_mixture")}
 

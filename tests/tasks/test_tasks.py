@@ -15,8 +15,10 @@ from mibench.tasks.transforms import PER_COORDINATE, apply
 
 
 def test_task_names_are_the_contract():
-    # the six families, then layer_codes (Kolchinsky-Tracey's noisy-layer target)
-    assert list_tasks() == ["binary_codes", "parity", "force_to_1", "gaussian", "student_t", "quantized_gaussian", "layer_codes"]
+    # the six families (with scale_mixture, Student-t's kind of dependence from another
+    # law), then layer_codes (Kolchinsky-Tracey's noisy-layer target)
+    assert list_tasks() == ["binary_codes", "parity", "force_to_1", "gaussian", "student_t", "scale_mixture",
+                            "quantized_gaussian", "layer_codes"]
     assert mibench.list_tasks() == list_tasks()
 
 
@@ -66,6 +68,8 @@ def test_unknown_task_and_parameter():
         ("gaussian", {"dim_x": 4, "dim_y": 4, "rho": 0.5, "structure": "dense"}, "not positive definite"),
         ("gaussian", {"transforms": ("cube",)}, "valid transforms: half_cube"),
         ("student_t", {"dof": 0}, "dof must be a number > 0"),
+        ("scale_mixture", {"scale": 0}, "scale must be a number > 0"),
+        ("scale_mixture", {"share": 1.0}, r"share must be a number in \[0, 1\)"),
         ("quantized_gaussian", {"bins": 0}, "bins must be an integer"),
         ("quantized_gaussian", {"range": (1.0, -1.0)}, "lo < hi"),
     ],
@@ -251,6 +255,32 @@ def test_student_t_truth_matches_monte_carlo(dof, dims):
     mvt = lambda c: stats.multivariate_t(np.zeros(len(c)), c, df=dof).logpdf  # noqa: E731
     mean, se = monte_carlo_mi(x, y, mvt(cov), mvt(cov[:dx, :dx]), mvt(cov[dx:, dx:]))
     assert within(mean, task.mutual_information, se)
+
+
+@pytest.mark.parametrize("dims, rho, scale, share", [((1, 1), 0.0, 5.0, 0.1), ((2, 3), 0.5, 20.0, 0.1),
+                                                     ((3, 3), 0.9, 3.0, 0.3)])
+def test_scale_mixture_truth_matches_monte_carlo(dims, rho, scale, share):
+    # another route to the density: scipy's multivariate normal at the two covariances, mixed
+    from scipy.special import logsumexp
+
+    task = get_task("scale_mixture", dim_x=dims[0], dim_y=dims[1], rho=rho, scale=scale, share=share)
+    x, y = task.sample(100_000, seed=8)
+    dx, cov = task.dim_x, task.cov
+
+    def mixture(c):
+        laws = [stats.multivariate_normal(np.zeros(len(c)), v * c) for v in (1.0, scale**2)]
+        return lambda v: logsumexp([np.log(1 - share) + laws[0].logpdf(v), np.log(share) + laws[1].logpdf(v)], axis=0)
+
+    mean, se = monte_carlo_mi(x, y, mixture(cov), mixture(cov[:dx, :dx]), mixture(cov[dx:, dx:]))
+    assert within(mean, task.mutual_information, se)
+
+
+def test_scale_mixture_with_one_scale_is_the_gaussian_and_a_shared_scale_adds_information():
+    gaussian = get_task("gaussian", dim_x=2, dim_y=2, rho=0.5).mutual_information
+    for scale, share in ((1.0, 0.3), (4.0, 0.0)):  # S = 1 always: the scale terms cancel
+        same = get_task("scale_mixture", dim_x=2, dim_y=2, rho=0.5, scale=scale, share=share).mutual_information
+        assert same == pytest.approx(gaussian, abs=1e-8)
+    assert get_task("scale_mixture", rho=0.0, scale=5.0, share=0.1).mutual_information > 0.05
 
 
 def test_student_t_dof_term_vanishes_as_dof_grows_and_stays_without_correlation():
