@@ -236,17 +236,15 @@ class Atlas:
         if self._shapes is None:
             from mibench.tasks import parse_task
 
-            found = {}
+            tails, scale = {}, {}
             for task_id in self.cells.loc[self.cells["kind"] == "spec", "task_id"].unique():
                 try:
                     x, y = parse_task(task_id).sample(TAIL_ROWS, 0)
-                    found[task_id] = (tail_index(x, y), scale_dependence(x, y))
+                    tails[task_id], scale[task_id] = tail_index(x, y), scale_dependence(x, y)
                 except (ValueError, TypeError, KeyError):  # a map of tasks from elsewhere: nothing to compare
-                    found[task_id] = (math.nan, math.nan)
-            shapes = self.cells["task_id"].map(found)
-            self._shapes = pd.DataFrame({"tails": shapes.map(lambda v: v[0] if isinstance(v, tuple) else math.nan),
-                                         "scale": shapes.map(lambda v: v[1] if isinstance(v, tuple) else math.nan)},
-                                        index=self.cells.index, dtype=float)
+                    continue
+            ids = self.cells["task_id"]
+            self._shapes = pd.DataFrame({"tails": ids.map(tails), "scale": ids.map(scale)}, dtype=float)
         return self._shapes
 
     def _entropy_cells(self) -> pd.DataFrame:
