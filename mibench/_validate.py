@@ -107,15 +107,20 @@ class Prepared:
 _UNSUPPORTED_FLOATS = tuple(getattr(torch, n) for n in dir(torch) if n.startswith("float8_"))
 
 
+def check_tensor(a: torch.Tensor, name: str) -> torch.Tensor:
+    """A dense tensor with values that torch can reduce, detached; else a TypeError naming ``name``."""
+    if a.layout != torch.strided:
+        raise TypeError(f"{name} is a {a.layout} tensor; give a dense one ({name}.to_dense())")
+    if a.device.type == "meta":
+        raise TypeError(f"{name} is a meta tensor: it has a shape but no values; give a tensor with data")
+    if a.dtype in _UNSUPPORTED_FLOATS or a.is_quantized:
+        raise TypeError(f"{name} has dtype {a.dtype}, which torch cannot reduce; cast it first, e.g. {name}.float()")
+    return a.detach()
+
+
 def _to_tensor(a: Any, name: str) -> torch.Tensor:
     if isinstance(a, torch.Tensor):
-        if a.layout != torch.strided:
-            raise TypeError(f"{name} is a {a.layout} tensor; give a dense one ({name}.to_dense())")
-        if a.device.type == "meta":
-            raise TypeError(f"{name} is a meta tensor: it has a shape but no values; give a tensor with data")
-        if a.dtype in _UNSUPPORTED_FLOATS or a.is_quantized:
-            raise TypeError(f"{name} has dtype {a.dtype}, which torch cannot reduce; cast it first, e.g. {name}.float()")
-        return a.detach()
+        return check_tensor(a, name)
     if isinstance(a, np.ndarray):
         arr = a
     else:
@@ -260,3 +265,10 @@ def check_codes(t: torch.Tensor, name: str, estimator: str) -> None:
             f"{name} has negative codes (min {int(t.min())}); codes must be non-negative integers: "
             "relabel with np.unique(x, return_inverse=True) or shift by the minimum"
         )
+
+
+def timeout_problem(seconds: Any) -> str | None:
+    """Why ``seconds`` is no per-cell time limit (a number of seconds > 0), or None."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (0 < seconds < math.inf):
+        return f"must be a number of seconds > 0 (an estimator's time per cell); got {seconds!r}"
+    return None

@@ -4,6 +4,7 @@ and turning estimates into plain numbers (:func:`floats`, :func:`plain`)."""
 from __future__ import annotations
 
 import math
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,14 @@ def load_array(source: str) -> Any:
     try:
         if suffix == ".npz":  # only the member asked for is read (the others may be large)
             with np.load(path, allow_pickle=False) as archive:
-                return archive[_pick(archive.files, key, path)]
+                name = _pick(archive.files, key, path)
+                _check_declared_size(path, archive.zip.getinfo(f"{name}.npy"), archive.zip)
+                return archive[name]
+        if suffix == ".npy":
+            _check_declared_size(path)
         data = _LOADERS[suffix](path)
     except ValueError as exc:
-        if str(exc).startswith(("pick an array", "no array")):
+        if str(exc).startswith(("pick an array", "no array", "cannot read")):
             raise
         raise ValueError(f"cannot read {path} (ValueError: {exc}); is the file complete and not pickled?") from exc
     except Exception as exc:  # a truncated or foreign file can fail in many ways
@@ -80,6 +85,40 @@ _LOADERS = {
     ".csv": _load_csv,
     ".pt": _load_pt,
 }
+
+
+DEFLATE_RATIO = 1032  # the most a deflated stream can expand (zlib's limit): a bound on a member's true size
+
+
+def declared_size_problem(shape: tuple[int, ...], dtype: np.dtype, info: zipfile.ZipInfo, data_at: int) -> str | None:
+    """Why an .npz member's header cannot be believed before its array is allocated, or None:
+    the shape it declares needs more bytes than the member holds (a stored member's bytes are
+    in the file; a deflated one expands at most DEFLATE_RATIO times)."""
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    holds = info.file_size - data_at
+    if info.compress_type != zipfile.ZIP_STORED:
+        holds = min(holds, DEFLATE_RATIO * info.compress_size)
+    if need > max(holds, 0):
+        return f"declares shape {tuple(shape)} ({need:,} bytes), but the member holds at most {max(holds, 0):,}"
+    return None
+
+
+def _check_declared_size(path: Path, info: Any = None, archive: Any = None) -> None:
+    """Refuse an .npy (or an .npz member, ``info`` of ``archive``) whose header declares more
+    bytes than it holds, before numpy allocates them (a 100-byte file may declare 8 TiB)."""
+    opened = archive.open(info) if info is not None else open(path, "rb")
+    with opened as fh:
+        version = np.lib.format.read_magic(fh)
+        shape, _, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)(fh)
+        data_at = fh.tell()
+    if info is None:  # a plain file: its bytes on disk are all it holds
+        info = zipfile.ZipInfo(path.name)
+        info.file_size = info.compress_size = path.stat().st_size
+        info.compress_type = zipfile.ZIP_STORED
+    problem = declared_size_problem(shape, dtype, info, data_at)
+    if problem:
+        raise ValueError(f"cannot read {path}: it {problem}; is the file complete?")
 
 
 def _pick(names: list[str], key: str, path: Path) -> str:

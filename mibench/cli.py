@@ -17,6 +17,7 @@ from mibench.arrays import floats, load_array, plain
 from mibench._version import __version__
 from mibench.interface import AmbiguousInputWarning, UndefinedEstimateWarning
 from mibench.judging import describe_ceiling, quantity_ceiling
+from mibench.outputs import output_dir, output_file, writing
 from mibench.registry import REGISTRY, make_estimator
 from mibench.tasks import TASKS
 
@@ -62,7 +63,11 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         value, h_x, h_y = estimator.mutual_information_parts(*arrays)
     else:
         value, h_x, h_y = getattr(api, quantity)(*arrays, estimator=estimator), None, None
-    value = np.asarray(value, dtype=float).tolist()  # float, list, from numpy or torch alike
+    try:
+        value = np.asarray(value.cpu() if hasattr(value, "cpu") else value, dtype=float).tolist()  # numpy, torch alike
+    except (TypeError, ValueError):
+        raise TypeError(f"estimator {estimator.spec} returned {type(value).__name__} {str(value)[:60]!r}, not a "
+                        "number of bits (or one per batch element)") from None
     n = np.shape(arrays[0])[-2 if np.ndim(arrays[0]) > 1 else 0]
     ceiling, ceiling_of = quantity_ceiling(estimator, quantity, n, _mean(h_x), _mean(h_y))
     if args.json:
@@ -107,9 +112,30 @@ def _estimate_on_task(args: argparse.Namespace) -> int:
     return 0
 
 
+SCHEDULER_TIMEOUT = 10  # seconds to reach a Dask scheduler before giving up
+
+
 def _check_jobs(jobs: int) -> None:
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1 (worker processes; 1 runs in this process); got {jobs}")
+
+
+def _cell_timeout(args: argparse.Namespace) -> float | None:
+    """``--cell-timeout`` checked (None: the suite's own ``cell_timeout``)."""
+    from mibench._validate import timeout_problem
+
+    seconds = getattr(args, "cell_timeout", None)
+    if seconds is not None and timeout_problem(seconds):
+        raise ValueError(f"--cell-timeout {timeout_problem(seconds)}")
+    return seconds
+
+
+def _timed(suite: Any, args: argparse.Namespace) -> Any:
+    """The suite with ``--cell-timeout`` applied where given."""
+    seconds = _cell_timeout(args)
+    if seconds is not None:
+        suite.cell_timeout = float(seconds)
+    return suite
 
 
 def cmd_map(args: argparse.Namespace) -> int:
@@ -117,7 +143,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     from mibench.map.run import chosen_suite, run_map
 
     _check_jobs(args.jobs)
-    suite = chosen_suite(args.suite, estimators=args.estimator, families=args.family)
+    suite = _timed(chosen_suite(args.suite, estimators=args.estimator, families=args.family), args)
     for note in suite.notes:
         print(f"mibench: note: {note}", file=sys.stderr)
     root = Path(args.out) / suite.name
@@ -128,7 +154,13 @@ def cmd_map(args: argparse.Namespace) -> int:
             from dask.distributed import Client, LocalCluster
         except ImportError as exc:
             raise ValueError('--scheduler needs Dask: pip install "mibench[dask]" (or drop --scheduler to use local processes)') from exc
-        client = Client(LocalCluster(n_workers=args.jobs, threads_per_worker=1)) if args.scheduler == "local" else Client(args.scheduler)
+        try:
+            client = Client(LocalCluster(n_workers=args.jobs, threads_per_worker=1)) if args.scheduler == "local" \
+                else Client(args.scheduler, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise ConnectionError(f"cannot reach the Dask scheduler at {args.scheduler} within {SCHEDULER_TIMEOUT} s "
+                                  f"({type(exc).__name__}: {exc}); check the address, or drop --scheduler to use "
+                                  "local processes") from None
     say = lambda text: print(f"mibench: {text}", file=sys.stderr)  # noqa: E731
     try:
         result = run_map(suite, root, jobs=args.jobs, client=client, fresh=args.fresh, progress=not args.no_progress,
@@ -183,12 +215,14 @@ def cmd_dump(args: argparse.Namespace) -> int:
             print(f"  meta: {json.dumps(summary['meta'])}")
         return 0
     if args.action == "import":
+        output_file(args.import_out, "--out")
         inputs = load_array(args.inputs) if args.inputs else None
         out = import_dump(args.source, args.path, args.import_out, labels=args.labels, inputs=inputs)
         print(f"wrote {out}")
         return 0
     if not (args.net and args.out):
         raise ValueError("mibench dump --net NAME --out PATH (or: dump info FILE, dump import ...)")
+    (output_dir if args.stream else output_file)(args.out, "--out")
     rec = train_reference(args.net, epochs=args.epochs, snapshots=args.snapshots, seed=args.seed, out=args.out,
                           stream=args.stream)
     print(f"wrote {args.out}: {args.net}, {len(rec._epochs)} snapshots of {len(rec.layers)} layers; "
@@ -200,12 +234,17 @@ def cmd_plane(args: argparse.Namespace) -> int:
     from mibench.dumps.format import Dump
     from mibench.dumps.plane import information_plane, plane_limits, plot_plane
 
+    out = Path(args.out)
+    if out.is_dir():  # a folder to write into: the figure takes its default name there
+        out = out / "plane.png"
+    out = output_file(out, "--out")
+    csv = output_file(Path(args.csv) if args.csv else out.with_suffix(".csv"), "--csv")
     dump = Dump(args.dump)
     points = information_plane(dump, args.estimator)
-    out = Path(args.out)
-    csv = Path(args.csv) if args.csv else out.with_suffix(".csv")
-    points.to_csv(csv, index=False)
-    plot_plane(points, plane_limits(dump), out, title=f"{args.dump} [{points['estimator'].iloc[0]}]")
+    with writing(csv):
+        points.to_csv(csv, index=False)
+    with writing(out):
+        plot_plane(points, plane_limits(dump), out, title=f"{args.dump} [{points['estimator'].iloc[0]}]")
     print(f"wrote {out} and {csv}: {len(points)} snapshots of {points['layer'].nunique()} layers")
     return 0
 
@@ -227,10 +266,12 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     if args.estimator and args.bins:
         raise ValueError("give -e SPEC (with its own bins) or --bins B (binned plug-in at each B), not both")
+    output_dir(args.out, "--out")
     with Dump(args.dump) as dump:
         specs = args.estimator or default_estimators(dump, args.bins or (30,))
         scores = score_dump(dump, specs, maps=args.maps, progress=not args.no_progress)
-        paths = write_scores(dump, scores, args.out, source=Path(args.dump).name)
+        with writing(args.out):
+            paths = write_scores(dump, scores, args.out, source=Path(args.dump).name)
     counts = scores["regime"].value_counts()
     print(f"scored {scores['snapshot'].nunique()} snapshots x {len(specs)} estimator(s): "
           + ", ".join(f"{counts[r]} {r}" for r in counts.index))
@@ -243,7 +284,7 @@ def cmd_atlas(args: argparse.Namespace) -> int:
 
     if args.into_package and args.out:
         raise ValueError("give --out DIR or --into-package, not both")
-    out = package_data() if args.into_package else Path(args.out or "mibench-atlas")
+    out = package_data() if args.into_package else output_dir(args.out or "mibench-atlas", "--out")
     provenance = build_atlas(args.map_dir, out)
     print(f"wrote {out}: {provenance['groups']} groups of suite {provenance['suite']!r} (mibench {provenance['version']})"
           + ("" if args.into_package else f"; use it with: mibench trust --maps {out} ..."))
@@ -256,15 +297,19 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     _check_jobs(args.jobs)
     if args.format not in lb.FORMATS:
         raise ValueError(f"unknown --format {args.format!r}; choose one of {', '.join(lb.FORMATS)}")
+    out = args.out or ("leaderboard.html" if args.format == "html" else None)
+    if out is not None:
+        output_file(out, "--out")
     board, name, skipped = lb.gather(args.results, args.suite, estimators=args.estimator, add=args.add,
                                      out_dir=args.out_dir, jobs=args.jobs, progress=not args.no_progress,
-                                     say=lambda text: print(f"mibench: {text}", file=sys.stderr))
+                                     say=lambda text: print(f"mibench: {text}", file=sys.stderr),
+                                     cell_timeout=_cell_timeout(args))
     text = lb.render(board, args.format, name, skipped)
-    out = args.out or ("leaderboard.html" if args.format == "html" else None)
     if out is None:
         sys.stdout.write(text)
     else:
-        Path(out).write_text(text, encoding="utf-8")
+        with writing(out):
+            Path(out).write_text(text, encoding="utf-8")
         print(f"wrote {out}: {len(board['overall'])} estimators ranked on suite {name!r}"
               + (f"; {len(skipped)} skipped" if skipped else ""), file=sys.stderr)
     return 0
@@ -290,9 +335,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from mibench.gates.bias import check_suite, render, update_baseline
     from mibench.map.run import chosen_suite
 
-    suite = chosen_suite(args.suite, estimators=args.estimator, families=args.family)
+    suite = _timed(chosen_suite(args.suite, estimators=args.estimator, families=args.family), args)
     path = Path(args.baseline or Path("baselines") / f"{suite.name}.json")
     if args.update_baseline:
+        output_file(path, "--baseline")
         say = lambda text: print(f"mibench: {text}", file=sys.stderr)  # noqa: E731
         print("\n".join(update_baseline(suite, path, jobs=args.jobs, progress=not args.no_progress, say=say)))
         return 0
@@ -310,9 +356,18 @@ ONLY_THESE = ("only this estimator of the suite, or any other (e.g. mypkg.module
               "suite's whole grid (id or spec; repeatable)")
 
 
+CELL_TIMEOUT_HELP = ("seconds an estimator may take per cell; a cell over it becomes an error row and the run goes on "
+                     "(default: the suite's cell_timeout, 1800)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mibench", description="Can this mutual-information estimate be trusted?")
+    parser = argparse.ArgumentParser(
+        prog="mibench", description="Can this mutual-information estimate be trusted?",
+        epilog="Exit statuses: 0 done; 1 a check found a regression or a failing estimator; 2 input to change; 3 the "
+        "system refused (disk full, a path that is a directory, permissions, a scheduler out of reach); 4 out of "
+        "memory; 70 a fault in mibench or in code it ran (rerun with --debug); 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"mibench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on a failure, show the traceback instead of one line")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list estimators and tasks").set_defaults(func=cmd_list)
     est = sub.add_parser(
@@ -345,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--no-progress", action="store_true", help="no progress bar")
     mp.add_argument("-e", "--estimator", action="append", metavar="SPEC", help=ONLY_THESE)
     mp.add_argument("--family", action="append", metavar="FAMILY", help="run only this task family of the suite (repeatable)")
+    mp.add_argument("--cell-timeout", type=float, metavar="SECONDS", help=CELL_TIMEOUT_HELP)
     mp.set_defaults(func=cmd_map)
     dp = sub.add_parser(
         "dump",
@@ -424,6 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     lp.add_argument("--out-dir", default="mibench-results", help="results root for the suite run (default: ./mibench-results)")
     lp.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes for the suite run")
     lp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    lp.add_argument("--cell-timeout", type=float, metavar="SECONDS", help=CELL_TIMEOUT_HELP)
     lp.set_defaults(func=cmd_leaderboard)
     cp = sub.add_parser("conform", help="run the conformance checks every built-in estimator passes on any estimator",
                         description="Units in bits, batched == looped, numpy/torch agreement, determinism, invariances, "
@@ -444,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--family", action="append", metavar="FAMILY", help="only this task family (repeatable)")
     ck.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     ck.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ck.add_argument("--cell-timeout", type=float, metavar="SECONDS", help=CELL_TIMEOUT_HELP)
     ck.add_argument("--speed", action="store_true", help="the speed gate: ratios against NumPy, each with a floor")
     ck.set_defaults(func=cmd_check)
     return parser
@@ -459,21 +517,62 @@ def _report(caught: list[warnings.WarningMessage]) -> None:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
+#: Exit statuses, one per kind of failure (README, "Exit statuses"): a check that found a
+#: regression exits 1 (``check``, ``conform``), input to change 2, the machine or file system
+#: refused (a full disk, a path that is a directory, no permission, a scheduler out of reach)
+#: 3, out of memory 4, a fault in mibench or in code it ran 70 (EX_SOFTWARE), Ctrl-C 130.
+EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_MEMORY, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 4, 70, 130
+
+
+def failure(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one line a failure of a command gets (see :data:`EXIT_BAD_INPUT`)."""
+    import sqlite3
+
+    if isinstance(exc, (ValueError, TypeError)):  # bad input, malformed suites, stores, dumps and baselines
+        return EXIT_BAD_INPUT, str(exc)
+    if isinstance(exc, MemoryError):
+        return EXIT_MEMORY, (f"out of memory ({exc or 'an allocation failed'}); use a smaller input, fewer rows, or a "
+                             "machine with more memory")
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return EXIT_ENVIRONMENT, f"the system refused{where}: {exc.strerror or exc}; free space, fix the path or its " \
+                                 "permissions and run again"
+    if isinstance(exc, sqlite3.Error):
+        return EXIT_ENVIRONMENT, f"the results store failed ({type(exc).__name__}: {exc}); is the disk full or the " \
+                                 "store path a directory?"
+    if isinstance(exc, SystemExit):  # raised by code mibench ran (an estimator, a plug-in), not by mibench
+        return EXIT_INTERNAL, (f"code run by mibench called sys.exit({exc.code!r}) (an estimator or plug-in?); "
+                               "nothing after it ran")
+    return EXIT_INTERNAL, (f"internal error ({type(exc).__name__}: {exc}); run again with --debug for the traceback "
+                           "and report it")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Every failure becomes one line on stderr and an exit status
+    (:func:`failure`); ``--debug`` lets the traceback through instead."""
     args = build_parser().parse_args(argv)
+    caught: list[warnings.WarningMessage] = []
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("default")
-            status = args.func(args)
-        _report(caught)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("default")
+                status = args.func(args)
+        finally:  # reported outside the recording (showing one records it again), failed or not
+            _report(caught)
         sys.stdout.flush()  # inside the try: a reader that went away is handled below
         return status
-    except (ValueError, TypeError) as exc:  # bad input, malformed suites and stores included
-        print(f"mibench: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # piped into head or less, which stopped reading: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush does not fail again
         return 0
+    except KeyboardInterrupt:
+        print("\nmibench: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the command line's boundary
+        if args.debug:
+            raise
+        status, line = failure(exc)
+        print(f"mibench: error: {line}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,6 +33,8 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import torch
 
+from mibench.arrays import declared_size_problem
+
 RESERVED = ("labels", "inputs", "input_ids", "meta")
 SNAPSHOT = re.compile(r"^(?P<layer>[^@]+)@(?P<epoch>\d+)$")
 SUFFIXES = (".npz", ".pt")
@@ -84,12 +86,18 @@ def _npz_members(path: Path) -> dict[str, _Member]:
                 if dtype.hasobject:
                     raise DumpError(f"{path}: {info.filename[:-4]!r} holds Python objects (a pickle); "
                                     "mibench reads numeric arrays only and never unpickles")
+                problem = declared_size_problem(shape, dtype, info, data_at)
+                if problem:
+                    raise DumpError(f"{path}: {info.filename[:-4]!r} {problem}; is the file complete and written by "
+                                    "numpy?")
                 header_at = -1
                 if info.compress_type == zipfile.ZIP_STORED:
                     raw.seek(info.header_offset)
                     local = raw.read(30)
                     name_len, extra_len = struct.unpack("<HH", local[26:30])
                     header_at = info.header_offset + 30 + name_len + extra_len
+                if info.filename[:-4] in members:  # a zip may repeat a name; the later entry would hide the first
+                    raise DumpError(f"{path}: two members named {info.filename!r}; a dump holds each array once")
                 members[info.filename[:-4]] = _Member(tuple(shape), dtype, bool(fortran), header_at, data_at, info.CRC)
     except (zipfile.BadZipFile, EOFError, ValueError, OSError, struct.error) as exc:
         if isinstance(exc, DumpError):
@@ -243,7 +251,11 @@ class Dump:
         for key, shape in self._shapes.items():
             here = self._origin[key]
             if key not in RESERVED:
-                self._snapshots[parse_key(key, here)] = key
+                snapshot = parse_key(key, here)
+                if snapshot in self._snapshots:  # fc1@10 and fc1@0010 name one snapshot: keeping one drops the other
+                    raise DumpError(f"{here}: {self._snapshots[snapshot]!r} and {key!r} both name layer "
+                                    f"{snapshot[0]!r} at epoch {snapshot[1]}; keep one of them")
+                self._snapshots[snapshot] = key
             if key == "meta":
                 continue
             if not shape or shape[0] != n:

@@ -107,13 +107,17 @@ def _npy(src: Path) -> tuple[dict[tuple[str, int], np.ndarray], dict[str, Any], 
     for key in ("labels", "inputs", "input_ids"):
         if (src / f"{key}.npy").exists():
             extra[key] = _load_npy(src / f"{key}.npy")
-    snapshots = {}
+    snapshots, seen = {}, {}
     for folder in sorted(p for p in src.iterdir() if p.is_dir()):
         for file in sorted(folder.glob("*.npy")):
             found = re.findall(r"\d+", file.stem)
             if not found:
                 raise DumpError(f"{file}: the file name carries no epoch number (name it e.g. 0010.npy)")
-            snapshots[(folder.name, int(found[-1]))] = _load_npy(file)
+            key = (folder.name, int(found[-1]))
+            if key in seen:  # 10.npy and epoch_0010.npy: one epoch twice, and one of them would be dropped
+                raise DumpError(f"{file} and {seen[key]} are both epoch {key[1]} of layer {key[0]!r}; keep one")
+            seen[key] = file
+            snapshots[key] = _load_npy(file)
     if not snapshots:
         raise DumpError(f"{src}: no layer folders of .npy files")
     return snapshots, {"imported_from": "npy"}, extra

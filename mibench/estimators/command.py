@@ -65,7 +65,9 @@ class Command(BaseEstimator):
                 np.savetxt(paths[name], data, fmt=fmt, delimiter=",")
             argv = [_fill(word, paths) for word in shlex.split(self._params["cmd"])]
             try:
-                done = subprocess.run(argv, capture_output=True, text=True, timeout=self._params["timeout"])
+                # bytes a program prints that are not UTF-8 are shown escaped, in an error that names it
+                done = subprocess.run(argv, capture_output=True, text=True, errors="backslashreplace",
+                                      timeout=self._params["timeout"])
             except FileNotFoundError:
                 raise ValueError(f"command {argv[0]!r} not found; give the full path or put it on PATH") from None
             except subprocess.TimeoutExpired:

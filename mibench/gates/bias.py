@@ -18,6 +18,7 @@ new ones *added*; neither is a regression.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import tempfile
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from mibench.judging import Regime
 from mibench.map.regimes import FRONTIER_KEY, GROUP_KEYS, classify, frontiers
 from mibench.map.store import Store
 from mibench.map.suite import Suite
+from mibench.outputs import writing
 
 FORMAT = "mibench-baseline"
 FORMAT_VERSION = 1
@@ -134,7 +136,8 @@ def write_baseline(baseline: dict[str, Any], path: str | Path) -> Path:
         rows = [f"    {json.dumps(row)}" for row in baseline[name]]
         lines += [f'  "{name}": [', ",\n".join(rows), "  ]" + ("," if name == "groups" else "")]
     lines.append("}")
-    path.write_text("\n".join(line for line in lines if line) + "\n")
+    with writing(path):
+        path.write_text("\n".join(line for line in lines if line) + "\n")
     return path
 
 
@@ -162,6 +165,13 @@ def read_baseline(path: str | Path) -> dict[str, Any]:
                 raise BaselineError(f"{path}: group {row['estimator']} {row['task_id']} N={row['n']} has regime "
                                     f"{row['regime']!r}; regimes are {', '.join(Regime)}: regenerate it with "
                                     "--update-baseline")
+            for field in ("bias", "std"):  # NaN compares as "unchanged" with anything: a gate that always passes
+                value = row[field]
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                          or not math.isfinite(value)):
+                    raise BaselineError(f"{path}: group {row['estimator']} {row['task_id']} N={row['n']} has {field} "
+                                        f"{value!r}; a baseline holds finite numbers (null where a group has none): "
+                                        "regenerate it with --update-baseline")
         for row in data["frontiers"]:
             missing = [f for f in FRONTIER_FIELDS if f not in row]
             if missing:

@@ -275,6 +275,8 @@ def run_check(est: Estimator, name: str) -> Check:
         verdict = CHECKS[name](est, np.random.default_rng(1000 + list(CHECKS).index(name)))
     except Exception as exc:  # a check that raises is a failed check, with its error
         verdict = f"FAIL: raised {type(exc).__name__}: {exc}"
+    except SystemExit as exc:  # an estimator that exits would end the whole run with its status (0: "passed")
+        verdict = f"FAIL: the estimator called sys.exit({exc.code!r})"
     status, detail = verdict.split(": ", 1)
     known = getattr(est, "known_failures", {}).get(name)
     if known and status == "FAIL":

@@ -54,8 +54,19 @@ def read_results(results: str | Path, suite: str | None = None) -> tuple[pd.Data
     refused when there is no store, when it is empty, or when it holds another suite."""
     path = Path(results)
     if not (path / FILENAME).is_file():
-        raise LeaderboardError(f"no results store ({FILENAME}) in {path}; run `mibench map SUITE --out {path}` first, "
-                               "or leave out --results to run the leaderboard suite")
+        # the root `map --out` was given holds the store one level down, in ROOT/SUITE
+        inside = sorted(p.parent for p in path.glob(f"*/{FILENAME}")) if path.is_dir() else []
+        if suite is not None and path / suite in inside:
+            inside = [path / suite]
+        if len(inside) == 1:
+            path = inside[0]
+        elif inside:
+            raise LeaderboardError(f"{path} holds the results of several suites ({', '.join(p.name for p in inside)}); "
+                                   f"give one of them, e.g. --results {inside[0]}")
+        else:
+            raise LeaderboardError(f"no results store ({FILENAME}) in {path} or in a suite folder under it; run "
+                                   f"`mibench map SUITE --out {path}` first, or leave out --results to run the "
+                                   "leaderboard suite")
     store = Store(path)
     try:
         row = store.db.execute("SELECT value FROM meta WHERE key='suite'").fetchone()
@@ -73,15 +84,19 @@ def read_results(results: str | Path, suite: str | None = None) -> tuple[pd.Data
 
 def gather(results: str | Path | None = None, suite: str | None = None, *, estimators: list[str] | None = None,
            add: list[str] | None = None, out_dir: str | Path = "mibench-results", jobs: int = 1, progress: bool = True,
-           say: Any = lambda text: None) -> tuple[dict[str, Any], str, list[tuple[str, str]]]:
+           say: Any = lambda text: None, cell_timeout: float | None = None
+           ) -> tuple[dict[str, Any], str, list[tuple[str, str]]]:
     """The board, the suite's name and the estimators skipped, from a results directory
     (``results``, written by ``mibench map``) or by running ``suite`` (default:
     leaderboard) into ``out_dir``, resuming what is stored there. ``estimators``: rank
-    only these (ids or specs); ``add``: run these beside the suite's own."""
+    only these (ids or specs); ``add``: run these beside the suite's own; ``cell_timeout``:
+    seconds per cell (default: the suite's)."""
     if results is None:
         from mibench.map.run import run_map
 
         chosen = select(load_suite(suite or "leaderboard"), estimators=estimators, add=add)
+        if cell_timeout is not None:
+            chosen.cell_timeout = float(cell_timeout)
         for note in chosen.notes:
             say(f"note: {note}")
         results = Path(out_dir) / chosen.name

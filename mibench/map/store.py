@@ -65,6 +65,9 @@ class Store:
                 raise PermissionError(13, "not writable")
         except OSError as exc:
             raise StoreError(f"cannot write results to {self.dir} ({exc.strerror or exc}); choose a writable --out") from None
+        if self.path.exists() and not self.path.is_file():
+            raise StoreError(f"{self.path} is a {'directory' if self.path.is_dir() else 'special file'}, not a results "
+                             "store; move it away or choose another --out")
         self.db = sqlite3.connect(self.path)
         try:
             self._check_schema()
@@ -150,10 +153,14 @@ class Store:
     def write(self, cells: Iterable[Cell]) -> None:
         """Insert the cells of one finished group in one transaction."""
         values = [tuple(_sql(getattr(cell, c)) for c in COLUMNS) for cell in cells]
-        with self.db:
-            self.db.executemany(
-                f"INSERT OR REPLACE INTO cells ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", values
-            )
+        try:
+            with self.db:
+                self.db.executemany(
+                    f"INSERT OR REPLACE INTO cells ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", values
+                )
+        except sqlite3.OperationalError as exc:  # a full disk mid-map: the cells stored before are kept
+            raise OSError(28 if "full" in str(exc) else 5, f"cannot store results in {self.path} ({exc}); every cell "
+                          "stored before is kept: free space and run the same command to resume") from None
 
     def cells(self) -> pd.DataFrame:
         """Every stored cell as a tidy frame (NaN estimates come back as NaN)."""

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from mibench._validate import range_problem
+from mibench._validate import range_problem, timeout_problem
 from mibench.estimators.binning import RULES, Binned
 from mibench.interface import Estimator
 from mibench.judging import TOLERANCE_KEYS, TOLERANCES, Tolerances, tolerance_problems
@@ -34,7 +34,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-TOP_KEYS = ("name", "description", "seeds", "n", "d", "bins", "binning", "device", "tolerances", "estimators", "tasks")
+TOP_KEYS = ("name", "description", "seeds", "n", "d", "bins", "binning", "device", "tolerances", "cell_timeout",
+            "estimators", "tasks")
+CELL_TIMEOUT = 1800.0  # seconds per cell, by default: generous (the default suite's slowest cells take seconds)
 TASK_KEYS = ("name", "family", "d_label", "params", "binning")
 ESTIMATOR_KEYS = ("spec", "max_n", "max_d")  # the limits keep O(n^2)/O(n^3) estimators affordable
 BINNING_KEYS = ("rule", "range", "width")
@@ -77,6 +79,7 @@ class Suite:
     groups: list[Group] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what a reader should know before it runs
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (spec, why): peers whose library is absent
+    cell_timeout: float = CELL_TIMEOUT  # seconds an estimator may take per cell before the cell becomes an error row
 
     def d_label(self, family: str) -> str:
         """What the grid dimension D means for this family (the heatmaps' vertical axis)."""
@@ -216,6 +219,11 @@ def load_suite(name_or_path: str = "default") -> Suite:
     binning = binning_table(raw.get("binning", {}), "binning", fail, unknown_keys)
     binning.setdefault("rule", "uniform")
 
+    cell_timeout = raw.get("cell_timeout", CELL_TIMEOUT)
+    problem = timeout_problem(cell_timeout)
+    if problem:
+        raise fail("cell_timeout", problem)
+
     tol_raw = raw.get("tolerances", {})
     if not isinstance(tol_raw, dict):
         raise fail("tolerances", "must be a table")
@@ -287,6 +295,7 @@ def load_suite(name_or_path: str = "default") -> Suite:
         limits=limits,
         skipped=skipped,
         notes=[f"skipped {spec}: {why}" for spec, why in skipped],
+        cell_timeout=float(cell_timeout),
     )
     suite.groups = _expand(suite, fail)
     return suite
@@ -436,4 +445,11 @@ def select(suite: Suite, estimators: list[str] | None = None, families: list[str
         return SuiteError(f"{suite.path}: {key}: {why}")
 
     cut.groups = _expand(cut, fail)
+    named = {e.spec for e in kept if e.spec not in {x.spec for x in suite.estimators}} | \
+        ({e.spec for e in kept} if estimators else set())
+    idle = sorted(named - {g.estimator for g in cut.groups})
+    if idle:  # it would be left off the board, or out of the map, without a word
+        raise SuiteError(f"{idle[0]} pairs with no task of suite {suite.name!r} (its tasks: "
+                         f"{', '.join(t.family for t in tasks)}): no cell would run it; check which quantity it "
+                         "estimates (its tags), or pick a suite with tasks it can take")
     return cut

@@ -9,6 +9,8 @@ run resumes; an estimator that raises becomes error rows, never a crash.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import functools
 import multiprocessing
 import os
 import re
@@ -19,7 +21,7 @@ import time
 import warnings
 from collections import Counter, deque
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from mibench.arrays import floats
 from mibench.core.memo import shared_work
@@ -33,9 +35,42 @@ _MAX_ELEMENTS = 40_000_000  # values per batched call; more seeds are split into
 _MAX_SOLO_DEATHS = 2  # a group that kills a worker this often on its own is recorded as failed
 
 
-def run_group(group: Group, device: str = "cpu") -> list[Cell]:
+class CellTimeout(Exception):
+    """An estimator ran past the per-cell time limit (the suite's ``cell_timeout``)."""
+
+
+class BatchShapeError(ValueError):
+    """An estimator returned a number of values other than the batch's number of samples."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`CellTimeout` in the code inside once ``seconds`` have passed. A timer
+    signal (SIGALRM), so only where one can be delivered: the main thread of a POSIX process
+    (in-process sweeps and worker processes; not Dask's worker threads), and only when the
+    code returns to Python (a sleep does; a C loop that never does is not stopped)."""
+    usable = (seconds is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise CellTimeout(f"ran past the per-cell time limit of {seconds:g} s (suite key cell_timeout, or "
+                          "--cell-timeout)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_group(group: Group, device: str = "cpu", limit: float | None = None) -> list[Cell]:
     """Estimate every seed of one group (batched where possible); one cell per seed."""
-    return run_bundle((group,), device)[0][1]
+    return run_bundle((group,), device, limit)[0][1]
 
 
 def bundles(groups: list[Group]) -> list[tuple[Group, ...]]:
@@ -46,12 +81,14 @@ def bundles(groups: list[Group]) -> list[tuple[Group, ...]]:
     return [tuple(v) for v in out.values()]
 
 
-def run_bundle(bundle: tuple[Group, ...], device: str = "cpu") -> list[tuple[Group, list[Cell]]]:
+def run_bundle(bundle: tuple[Group, ...], device: str = "cpu", limit: float | None = None
+               ) -> list[tuple[Group, list[Cell]]]:
     """Every group of a bundle (:func:`bundles`) on one shared sample per chunk of seeds:
     a task is sampled once for all its estimators, not once per estimator, and mibench's
     own estimators share their counting and binning steps on it (:mod:`mibench.core.memo`;
     the numbers are those each computes alone). Each cell's seconds include its
-    estimator's share of the sampling time."""
+    estimator's share of the sampling time. ``limit``: seconds per cell (a batched call
+    of k seeds gets k times it); a call over it becomes error rows, and the rest go on."""
     first = bundle[0]
     task = get_task(first.task_name, **dict(first.task_params))
     estimators = [parse_spec(g.estimator) for g in bundle]
@@ -68,12 +105,13 @@ def run_bundle(bundle: tuple[Group, ...], device: str = "cpu") -> list[tuple[Gro
         share = (time.perf_counter() - t0) / len(bundle)
         with shared_work():
             for i, (group, estimator) in enumerate(zip(bundle, estimators)):
-                cells[i] += _run_seeds(group, task, estimator, seeds, device, targets[i], sample, share)
+                cells[i] += _run_seeds(group, task, estimator, seeds, device, targets[i], sample, share, limit)
     return list(zip(bundle, cells))
 
 
 def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], device: str, target: Target,
-               sample: tuple[Any, Any] | None = None, shared_seconds: float = 0.0) -> list[Cell]:
+               sample: tuple[Any, Any] | None = None, shared_seconds: float = 0.0, limit: float | None = None
+               ) -> list[Cell]:
     t0 = time.perf_counter() - shared_seconds
     try:
         if sample is None:
@@ -86,19 +124,24 @@ def _run_seeds(group: Group, task: Any, estimator: Any, seeds: tuple[int, ...], 
             import torch
 
             xs, ys = torch.as_tensor(xs, device=device), torch.as_tensor(ys, device=device)
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, time_limit(None if limit is None else limit * len(seeds)):
             warnings.simplefilter("always")
-            values, h_x, h_y = ([None] * len(seeds) if v is None else floats(v).tolist()
-                                for v in estimator.mutual_information_parts(xs, ys))
+            parts = estimator.mutual_information_parts(xs, ys)
+        values, h_x, h_y = ([None] * len(seeds) if v is None else floats(v).tolist() for v in parts)
+        if not len(values) == len(h_x) == len(h_y) == len(seeds):  # zip would store some seeds and drop the rest
+            raise BatchShapeError(f"returned {len(values)} value(s) for a batch of {len(seeds)} samples; an estimator "
+                                  "gives one value per batch element (mibench conform checks this)")
         note = "; ".join(sorted({str(w.message) for w in caught})) or None
         seconds = (time.perf_counter() - t0) / len(seeds)
         return [group.cell(s, target, device=device, seconds=seconds, estimate=v, entropy_x=hx, entropy_y=hy, warning=note)
                 for s, v, hx, hy in zip(seeds, values, h_x, h_y)]
-    except Exception as exc:  # noqa: BLE001 - a failing estimator is data, not a crash
-        if len(seeds) > 1:  # isolate the failing seed(s)
-            return [row for s in seeds for row in _run_seeds(group, task, estimator, (s,), device, target)]
-        seconds = time.perf_counter() - t0
-        return [group.cell(seeds[0], target, device=device, seconds=seconds, error=f"{type(exc).__name__}: {exc}")]
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failing estimator is data, not a crash (sys.exit too)
+        if len(seeds) > 1 and not isinstance(exc, (CellTimeout, BatchShapeError)):  # isolate the failing seed(s)
+            return [row for s in seeds for row in _run_seeds(group, task, estimator, (s,), device, target, limit=limit)]
+        seconds = (time.perf_counter() - t0) / len(seeds)
+        why = f"SystemExit: the estimator called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) \
+            else f"{type(exc).__name__}: {exc}"
+        return [group.cell(s, target, device=device, seconds=seconds, error=why) for s in seeds]
 
 
 _OUTSIDE_CODE = ("mibench.estimators.peers", "mibench.estimators.command")
@@ -191,12 +234,13 @@ def run_sweep(
     units = sorted(bundles(todo), key=lambda unit: -sum(map(expected_cost, unit)))
     try:
         if client is not None:
-            _run_dask(units, suite.device, client, record_bundle)
+            _run_dask(units, suite.device, client, record_bundle, suite.cell_timeout)
         elif jobs > 1:
-            _run_processes(units, suite.device, jobs, record_bundle, work=run_bundle, workers=workers)
+            _run_processes(units, suite.device, jobs, record_bundle,
+                           work=functools.partial(run_bundle, limit=suite.cell_timeout), workers=workers)
         else:
             for unit in units:
-                record_bundle(unit, run_bundle(unit, suite.device))
+                record_bundle(unit, run_bundle(unit, suite.device, suite.cell_timeout))
     finally:
         bar.close()
         stats["seconds"] = time.perf_counter() - t0
@@ -325,10 +369,11 @@ def _dead_group_rows(group: Group, device: str) -> list[Cell]:
     return [group.cell(s, target, device=device, seconds=0.0, error=error) for s in group.seeds]
 
 
-def _run_dask(todo: list[tuple[Group, ...]], device: str, client: Any, record: Callable) -> None:
+def _run_dask(todo: list[tuple[Group, ...]], device: str, client: Any, record: Callable, limit: float | None = None
+              ) -> None:
     from dask.distributed import as_completed
 
-    futures = {client.submit(run_bundle, unit, device, pure=False): unit for unit in todo}
+    futures = {client.submit(run_bundle, unit, device, limit, pure=False): unit for unit in todo}
     try:
         for future in as_completed(list(futures)):
             record(futures[future], future.result())

@@ -116,8 +116,8 @@ class Atlas:
     def shipped(cls) -> "Atlas":
         """The default suite's map, shipped with the package."""
         folder = resources.files("mibench.verdicts") / "data"
-        with (folder / ATLAS_FILE).open("rb") as raw, gzip.open(raw, "rt") as text:
-            cells = pd.read_csv(text)
+        with (folder / ATLAS_FILE).open("rb") as raw:
+            cells = read_atlas(raw, "the shipped map")
         return cls(cells, json.loads((folder / PROVENANCE_FILE).read_text()))
 
     @classmethod
@@ -128,7 +128,8 @@ class Atlas:
         if (path / ATLAS_FILE).is_file():
             provenance = json.loads((path / PROVENANCE_FILE).read_text()) if (path / PROVENANCE_FILE).is_file() else {}
             _check_version(provenance.get("version"), path)
-            return cls(pd.read_csv(path / ATLAS_FILE), provenance)
+            with (path / ATLAS_FILE).open("rb") as raw:
+                return cls(read_atlas(raw, path / ATLAS_FILE), provenance)
         regimes = path / "regimes.csv"
         if not regimes.is_file():
             raise AtlasError(f"{path} holds no map: expected regimes.csv (written by `mibench map --out DIR`, inside "
@@ -263,6 +264,30 @@ class Atlas:
             self._entropy = cells.assign(mean=cells["joint_hat"], truth=cells["joint_entropy"], bias=bias,
                                          regime=regimes)
         return self._entropy
+
+
+MAX_ATLAS_BYTES = 64 << 20  # an atlas.csv.gz inflates to at most this (the shipped one: about 1.4 MB)
+
+
+def read_atlas(raw: Any, where: Any) -> pd.DataFrame:
+    """The cells of a compact map from its gzip bytes, inflated only up to MAX_ATLAS_BYTES
+    (a small file may inflate without bound); anything else is an AtlasError naming it."""
+    import io
+    import zlib
+
+    try:
+        with gzip.open(raw, "rb") as inflating:
+            text = inflating.read(MAX_ATLAS_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        raise AtlasError(f"{where} is not a gzip-compressed map ({type(exc).__name__}: {exc}); write it with "
+                         f"`mibench atlas` ({REGENERATE})") from None
+    if len(text) > MAX_ATLAS_BYTES:
+        raise AtlasError(f"{where} inflates to more than {MAX_ATLAS_BYTES >> 20} MiB, far beyond any map; "
+                         "is it the file `mibench atlas` wrote?")
+    try:
+        return pd.read_csv(io.BytesIO(text))
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise AtlasError(f"{where} is not a map's CSV ({type(exc).__name__}: {exc})") from None
 
 
 def tail_index(*sides: Any) -> float:

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from mibench._validate import check_tensor
 from mibench.arrays import plain
 from mibench.judging import Regime, Tolerances, describe_ceiling, tolerance_problems
 from mibench.registry import make_estimator
@@ -109,7 +111,9 @@ def _diagnostics(data: DataEvidence) -> str:
 
 
 def _as_rows(a: Any, name: str) -> np.ndarray:
-    array = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a)
+    if isinstance(a, torch.Tensor):
+        a = check_tensor(a, name).cpu()
+    array = np.asarray(a)
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:
