@@ -37,6 +37,7 @@ from mibench.arrays import floats
 from mibench.core.counting import codes_to_counts
 from mibench.interface import UndefinedEstimateWarning
 from mibench.judging import Regime, applicable_ceiling, declared_ceiling, describe_ceiling
+from mibench.tasks.base import binary_entropy
 
 SPLITS = (2, 4, 8)
 DECAY_RANGE = (0.5, 2.0)  # the bias's decay exponent a read from the curve is held here
@@ -59,11 +60,13 @@ class DataEvidence:
     distinct: int | None = None  # distinct rows of X (of the codes a count-based estimator sees)
     coincidences: int | None = None  # N - distinct
     coverage: float | None = None  # Good-Turing 1 - (singletons / N) of the joint (X, Y) codes (each input once)
-    # True when every repeated X row carries one Y value (Y a function of X on this sample),
-    # seen on at least MIN_REPEATS coincidences (of different inputs where ids are given; 20
-    # repeats bound H(Y|X) only loosely, to ~0.6 bit for a binary Y by the rule of three and
-    # Fano, yet held on held-out networks), Y label-like (ROWS_PER_LABEL rows per value);
-    # None when it cannot be told
+    # True when the repeated X rows show Y to be a function of X up to half the tolerance
+    # (:func:`_label_bound`: H(Y|X) by Fano from the share of repeated rows off their X value's
+    # most common Y; a nearly injective layer's few mixed patterns pass, a label drawn afresh
+    # per row does not), seen on at least MIN_REPEATS coincidences (of different inputs where
+    # ids are given; 20 clean repeats bound H(Y|X) only loosely, to ~0.6 bit for a binary Y by
+    # the rule of three and Fano, yet held on held-out networks), Y label-like
+    # (ROWS_PER_LABEL rows per value); None when it cannot be told
     y_function_of_x: bool | None = None
     ceiling: float = math.nan
     ceiling_of: str | None = None
@@ -116,7 +119,7 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
         evidence.coverage = 1.0 - int((joint_counts.values == 1).sum()) / rows
         labels = None if y_codes is None else int(codes_to_counts(y_codes).distinct()[0])
         if labels is not None and evidence.coincidences >= MIN_REPEATS and rows >= ROWS_PER_LABEL * labels:
-            evidence.y_function_of_x = int(joint_counts.distinct()[0]) == evidence.distinct
+            evidence.y_function_of_x = bool(_label_bound(codes, y_codes, labels) <= tol / 2)
     evidence.entropy_x, evidence.entropy_y = float(h_x[0]), float(h_y[0])
     evidence.joint_entropy = float(h_x[0] + h_y[0] - full)
     declared = declared_ceiling(est, n)
@@ -128,6 +131,24 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
     if evidence.notes:
         evidence.reason += f" ({'; '.join(evidence.notes)})"
     return evidence
+
+
+def _label_bound(codes: torch.Tensor, y_codes: torch.Tensor, labels: int) -> float:
+    """Fano's bound on H(Y|X) (bits) from the rows whose X value repeats: the share d of them
+    whose Y is not their X value's most common one gives H(Y|X) <= h(d) + d log2(labels - 1)."""
+    x = codes[0].reshape(codes.shape[1], -1).cpu().numpy()
+    y = y_codes[0].reshape(y_codes.shape[1], -1).cpu().numpy()
+    _, xi, xc = np.unique(x, axis=0, return_inverse=True, return_counts=True)
+    _, yi = np.unique(y, axis=0, return_inverse=True)
+    repeated = xc[xi.reshape(-1)] >= 2
+    if not repeated.any():
+        return 0.0
+    pairs, counts = np.unique(np.stack([xi.reshape(-1)[repeated], yi.reshape(-1)[repeated]]), axis=1,
+                              return_counts=True)
+    most = np.zeros(len(xc), dtype=np.int64)
+    np.maximum.at(most, pairs[0], counts)
+    off = 1.0 - most.sum() / repeated.sum()
+    return binary_entropy(off) + off * math.log2(max(labels - 1, 1))
 
 
 def _one_row_per_input(codes: torch.Tensor, y_codes: torch.Tensor | None, input_ids: np.ndarray,
