@@ -198,9 +198,9 @@ def cmd_dump(args: argparse.Namespace) -> int:
     from mibench.dumps.nets import train_reference
 
     if args.action == "info":
-        dump = Dump(args.path)
-        dump.validate()
-        summary = describe(dump)
+        with Dump(args.path) as dump:  # closed when done: no unclosed-file warning
+            dump.validate()
+            summary = describe(dump)
         if args.json:
             print(json.dumps(summary))
             return 0
@@ -239,12 +239,13 @@ def cmd_plane(args: argparse.Namespace) -> int:
         out = out / "plane.png"
     out = output_file(out, "--out")
     csv = output_file(Path(args.csv) if args.csv else out.with_suffix(".csv"), "--csv")
-    dump = Dump(args.dump)
-    points = information_plane(dump, args.estimator)
+    with Dump(args.dump) as dump:
+        points = information_plane(dump, args.estimator)
+        limits = plane_limits(dump)
     with writing(csv):
         points.to_csv(csv, index=False)
     with writing(out):
-        plot_plane(points, plane_limits(dump), out, title=f"{args.dump} [{points['estimator'].iloc[0]}]")
+        plot_plane(points, limits, out, title=f"{args.dump} [{points['estimator'].iloc[0]}]")
     print(f"wrote {out} and {csv}: {len(points)} snapshots of {points['layer'].nunique()} layers")
     return 0
 

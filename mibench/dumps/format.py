@@ -401,6 +401,13 @@ def dump_arrays(labels: Any, snapshots: Mapping[tuple[str, int], Any], *, inputs
     return arrays
 
 
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it, then restored)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_npz(path: str | Path, arrays: Mapping[str, np.ndarray]) -> Path:
     """Write arrays to ``path`` atomically: a crash leaves no partial file."""
     path = Path(path)
@@ -409,6 +416,7 @@ def write_npz(path: str | Path, arrays: Mapping[str, np.ndarray]) -> Path:
     os.close(handle)
     try:
         np.savez(tmp, **arrays)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would make a dump unreadable to the user's group
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -37,6 +37,13 @@ def family_order(suite: Suite, families: list[str]) -> list[str]:
     return sorted(listed, key=lambda f: not TASKS[entries[f].name].network_like)
 
 
+def _counts_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its bin counts and dimensions as integers (empty where none): a column
+    with a missing value is float in pandas, and would be written 30.0 in one file, 30 in another."""
+    counts = [c for c in ("bins", "d") if c in frame and pd.api.types.is_numeric_dtype(frame[c])]
+    return frame.astype({c: "Int64" for c in counts}) if counts else frame
+
+
 def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str, Any],
                   workers: WorkerPool | None = None) -> dict[str, Any]:
     """Tidy CSVs, figures and summary.md from the cells of one suite; outputs of an
@@ -50,10 +57,8 @@ def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str,
         points["theory"] = theory_frontiers(suite, points)
     families = family_order(suite, list(regimes["family"].unique()))
     written = [out / "cells.csv", out / "regimes.csv", out / "frontiers.csv", out / "frontier_laws.csv", out / "summary.md"]
-    cells.to_csv(written[0], index=False)
-    regimes.to_csv(written[1], index=False)
-    points.to_csv(written[2], index=False)
-    laws.to_csv(written[3], index=False)
+    for frame, path in zip((cells, regimes, points, laws), written):
+        _counts_as_integers(frame).to_csv(path, index=False)
     draw = []
     for family in families:
         label = suite.d_label(family)

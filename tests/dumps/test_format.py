@@ -194,3 +194,24 @@ def test_writing_is_atomic(tmp_path, monkeypatch):
 
 def test_public_names():
     assert mibench.Dump is Dump and mibench.Recorder.__name__ == "Recorder"
+
+
+def test_a_dump_is_written_with_the_users_umask_and_read_without_leaving_files_open(tmp_path, capsys):
+    import gc
+    import os
+    import warnings
+
+    from mibench.cli import main
+
+    old = os.umask(0o022)
+    try:
+        path = save_dump(tmp_path / "d.npz", np.arange(8) % 2, {("fc1", 0): np.zeros((8, 2))})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600: a dump is shared like any file
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["dump", "info", str(path)]) == 0
+        assert main(["plane", str(path), "--out", str(tmp_path / "p.png")]) == 0
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]

@@ -31,6 +31,10 @@ def test_map_writes_every_output(tiny, tmp_path):
     assert len(grid) == len(tiny.groups) and len(regimes) == len(result["regimes"])
     # cells placed between grid points to locate frontiers are ordinary cells, off the grid
     assert result["probe_cells"] == len(cells) - 48 > 0 and cells["d"].isna().sum() == result["probe_cells"]
+    # bins read the same in every CSV: 4, not 4.0 in one of them
+    for name in ("cells.csv", "regimes.csv", "frontiers.csv", "frontier_laws.csv"):
+        written = set(pd.read_csv(out / name, dtype=str)["bins"].dropna())
+        assert written == {"4"}, (name, written)
 
 def test_cli_map_runs_and_resumes(tmp_path, capsys):
     path = write_suite(tmp_path, TINY)
