@@ -1,38 +1,56 @@
 """mibench: can this mutual-information estimate be trusted?
 
 All values are in bits. See ``mibench.list_estimators()`` for the estimators.
-"""
-from mibench._version import __version__
-from mibench.api import conditional_entropy, conditional_mutual_information, entropy, mutual_information
-from mibench.dumps.format import Dump, DumpError
-from mibench.dumps.recorder import Recorder
-from mibench.estimators.base import BaseEstimator
-from mibench.interface import AmbiguousInputWarning, Estimator, UndefinedEstimateWarning
-from mibench.judging import Regime
-from mibench.registry import list_estimators, make_estimator, parse_spec
-from mibench.tasks import get_task, list_tasks, parse_task
-from mibench.verdicts.verdict import Verdict, trust
 
-__all__ = [
-    "Dump",
-    "DumpError",
-    "Recorder",
-    "Regime",
-    "AmbiguousInputWarning",
-    "BaseEstimator",
-    "Estimator",
-    "UndefinedEstimateWarning",
-    "conditional_entropy",
-    "conditional_mutual_information",
-    "entropy",
-    "get_task",
-    "list_estimators",
-    "list_tasks",
-    "make_estimator",
-    "mutual_information",
-    "parse_spec",
-    "parse_task",
-    "trust",
-    "Verdict",
-    "__version__",
-]
+The public names are imported on first use (PEP 562), so ``import mibench`` and
+``mibench --version`` do not wait for torch.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from mibench._version import __version__
+
+_WHERE = {
+    "conditional_entropy": "mibench.api",
+    "conditional_mutual_information": "mibench.api",
+    "entropy": "mibench.api",
+    "mutual_information": "mibench.api",
+    "Dump": "mibench.dumps.format",
+    "DumpError": "mibench.dumps.format",
+    "Recorder": "mibench.dumps.recorder",
+    "BaseEstimator": "mibench.estimators.base",
+    "AmbiguousInputWarning": "mibench.interface",
+    "Estimator": "mibench.interface",
+    "UndefinedEstimateWarning": "mibench.interface",
+    "Regime": "mibench.judging",
+    "list_estimators": "mibench.registry",
+    "make_estimator": "mibench.registry",
+    "parse_spec": "mibench.registry",
+    "get_task": "mibench.tasks",
+    "list_tasks": "mibench.tasks",
+    "parse_task": "mibench.tasks",
+    "Verdict": "mibench.verdicts.verdict",
+    "trust": "mibench.verdicts.verdict",
+}
+
+__all__ = [*_WHERE, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module the first time it is asked for."""
+    if name not in _WHERE:  # a submodule (mibench.arrays, mibench.verdicts, ...), as the eager imports made them
+        try:
+            return importlib.import_module(f"mibench.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"mibench.{name}":
+                raise
+            raise AttributeError(f"module 'mibench' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value  # later lookups are plain
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,4 +1,6 @@
-"""Command line: each subcommand parses its arguments and calls one library function."""
+"""Command line: each subcommand parses its arguments and calls one library function.
+What needs torch is imported by the commands that use it, so ``--version`` and ``--help``
+answer at once."""
 from __future__ import annotations
 
 import argparse
@@ -12,17 +14,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from mibench import api
 from mibench.arrays import floats, load_array, plain
 from mibench._version import __version__
 from mibench.interface import AmbiguousInputWarning, UndefinedEstimateWarning
-from mibench.judging import describe_ceiling, quantity_ceiling
 from mibench.outputs import output_dir, output_file, writing
-from mibench.registry import REGISTRY, make_estimator
-from mibench.tasks import TASKS
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from mibench.registry import REGISTRY, make_estimator
+    from mibench.tasks import TASKS
+
     print("Estimators (values in bits):")
     width = max(map(len, REGISTRY))
     for name, cls in REGISTRY.items():
@@ -50,6 +51,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
+    from mibench import api
+    from mibench.judging import describe_ceiling, quantity_ceiling
+    from mibench.registry import make_estimator
+
     if args.task is not None:
         return _estimate_on_task(args)
     if args.x is None:
@@ -90,6 +95,7 @@ def _mean(values: Any) -> float:
 def _estimate_on_task(args: argparse.Namespace) -> int:
     """I(X;Y) on ``--seeds`` samples of a task, beside its exact truth, with the
     regime the map would give this (estimator, task, N)."""
+    from mibench.judging import describe_ceiling
     from mibench.map.run import estimate_on_task
 
     if any(v is not None for v in (args.x, args.y, args.z)):

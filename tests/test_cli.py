@@ -140,3 +140,13 @@ def test_estimator_warnings_come_out_as_one_plain_line(capsys):
     assert "regime: undefined" in captured.out
     lines = [line for line in captured.err.splitlines() if line]
     assert len(lines) == 1 and lines[0].startswith("mibench: warning: nsb without K is undefined")
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["map", "--help"]])
+def test_version_and_help_answer_without_importing_torch(argv):
+    # a fresh interpreter: torch's import alone takes seconds, which --version and --help never need
+    code = ("import sys\nfrom mibench.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "mibench" in done.stdout
