@@ -87,6 +87,15 @@ _LOADERS = {
 }
 
 
+def npy_header(fh: Any) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """(shape, fortran order, dtype, offset of the data) from an open .npy stream: the
+    header only, never the data."""
+    version = np.lib.format.read_magic(fh)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read(fh)
+    return tuple(shape), bool(fortran), dtype, fh.tell()
+
+
 DEFLATE_RATIO = 1032  # the most a deflated stream can expand (zlib's limit): a bound on a member's true size
 
 
@@ -108,10 +117,7 @@ def _check_declared_size(path: Path, info: Any = None, archive: Any = None) -> N
     bytes than it holds, before numpy allocates them (a 100-byte file may declare 8 TiB)."""
     opened = archive.open(info) if info is not None else open(path, "rb")
     with opened as fh:
-        version = np.lib.format.read_magic(fh)
-        shape, _, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)(fh)
-        data_at = fh.tell()
+        shape, _, dtype, data_at = npy_header(fh)
     if info is None:  # a plain file: its bytes on disk are all it holds
         info = zipfile.ZipInfo(path.name)
         info.file_size = info.compress_size = path.stat().st_size

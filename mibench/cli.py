@@ -131,8 +131,9 @@ def _cell_timeout(args: argparse.Namespace) -> float | None:
     from mibench._validate import timeout_problem
 
     seconds = getattr(args, "cell_timeout", None)
-    if seconds is not None and timeout_problem(seconds):
-        raise ValueError(f"--cell-timeout {timeout_problem(seconds)}")
+    problem = None if seconds is None else timeout_problem(seconds)
+    if problem:
+        raise ValueError(f"--cell-timeout {problem}")
     return seconds
 
 

@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import torch
 
-from mibench.arrays import declared_size_problem
+from mibench.arrays import declared_size_problem, npy_header
 
 RESERVED = ("labels", "inputs", "input_ids", "meta")
 SNAPSHOT = re.compile(r"^(?P<layer>[^@]+)@(?P<epoch>\d+)$")
@@ -79,10 +79,7 @@ def _npz_members(path: Path) -> dict[str, _Member]:
                 if not info.filename.endswith(".npy"):
                     continue
                 with archive.open(info) as fh:
-                    version = np.lib.format.read_magic(fh)
-                    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-                    shape, fortran, dtype = read_header(fh)  # the header only, not the data
-                    data_at = fh.tell()
+                    shape, fortran, dtype, data_at = npy_header(fh)
                 if dtype.hasobject:
                     raise DumpError(f"{path}: {info.filename[:-4]!r} holds Python objects (a pickle); "
                                     "mibench reads numeric arrays only and never unpickles")
