@@ -99,14 +99,16 @@ def npy_header(fh: Any) -> tuple[tuple[int, ...], bool, np.dtype, int]:
 DEFLATE_RATIO = 1032  # the most a deflated stream can expand (zlib's limit): a bound on a member's true size
 
 
-def declared_size_problem(shape: tuple[int, ...], dtype: np.dtype, info: zipfile.ZipInfo, data_at: int) -> str | None:
+def declared_size_problem(shape: tuple[int, ...], dtype: np.dtype, info: zipfile.ZipInfo, data_at: int,
+                          on_disk: int | None = None) -> str | None:
     """Why an .npz member's header cannot be believed before its array is allocated, or None:
     the shape it declares needs more bytes than the member holds (a stored member's bytes are
-    in the file; a deflated one expands at most DEFLATE_RATIO times)."""
+    in the file; a deflated one expands at most DEFLATE_RATIO times). The zip's own sizes may
+    lie as well, so ``on_disk`` (the archive's bytes) bounds them where given."""
     need = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    holds = info.file_size - data_at
-    if info.compress_type != zipfile.ZIP_STORED:
-        holds = min(holds, DEFLATE_RATIO * info.compress_size)
+    stored = min(info.compress_size, on_disk if on_disk is not None else info.compress_size)
+    expands = 1 if info.compress_type == zipfile.ZIP_STORED else DEFLATE_RATIO
+    holds = min(info.file_size, expands * stored) - data_at
     if need > max(holds, 0):
         return f"declares shape {tuple(shape)} ({need:,} bytes), but the member holds at most {max(holds, 0):,}"
     return None
@@ -122,7 +124,7 @@ def _check_declared_size(path: Path, info: Any = None, archive: Any = None) -> N
         info = zipfile.ZipInfo(path.name)
         info.file_size = info.compress_size = path.stat().st_size
         info.compress_type = zipfile.ZIP_STORED
-    problem = declared_size_problem(shape, dtype, info, data_at)
+    problem = declared_size_problem(shape, dtype, info, data_at, path.stat().st_size)
     if problem:
         raise ValueError(f"cannot read {path}: it {problem}; is the file complete?")
 

@@ -197,6 +197,21 @@ def test_an_npy_declaring_more_than_it_holds_is_refused(tmp_path, capsys):
     assert mibench.arrays.load_array(f"{tmp_path / 'a.npz'}:x").shape == (3,)  # an honest member still reads
 
 
+def test_zip_sizes_that_lie_are_bounded_by_the_file_on_disk():
+    # a stored member's directory entry may claim more than the archive holds: the bytes on disk decide
+    from mibench.arrays import declared_size_problem
+
+    info = zipfile.ZipInfo("x.npy")
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = info.compress_size = 2**43 + 128  # claims 8 TiB
+    dtype = np.dtype("<f8")
+    assert declared_size_problem((2**40,), dtype, info, 128) is None  # believing the directory
+    assert "holds at most 872" in declared_size_problem((2**40,), dtype, info, 128, on_disk=1000)
+    info.compress_type = zipfile.ZIP_DEFLATED  # deflate expands at most 1032 times the bytes on disk
+    assert declared_size_problem((113,), dtype, info, 128, on_disk=1) is None  # 904 = 1032 - 128 bytes
+    assert declared_size_problem((114,), dtype, info, 128, on_disk=1) is not None
+
+
 def test_a_gzip_bomb_in_maps_is_refused_with_bounded_memory(tmp_path, capsys):
     (tmp_path / "maps").mkdir()
     with gzip.open(tmp_path / "maps" / "atlas.csv.gz", "wb", compresslevel=9) as f:

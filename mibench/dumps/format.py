@@ -83,7 +83,7 @@ def _npz_members(path: Path) -> dict[str, _Member]:
                 if dtype.hasobject:
                     raise DumpError(f"{path}: {info.filename[:-4]!r} holds Python objects (a pickle); "
                                     "mibench reads numeric arrays only and never unpickles")
-                problem = declared_size_problem(shape, dtype, info, data_at)
+                problem = declared_size_problem(shape, dtype, info, data_at, path.stat().st_size)
                 if problem:
                     raise DumpError(f"{path}: {info.filename[:-4]!r} {problem}; is the file complete and written by "
                                     "numpy?")
