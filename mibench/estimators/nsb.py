@@ -35,7 +35,10 @@ _EULER_GAMMA = 0.5772156649015329
 _LOG_KB_MIN = -46.0  # the coarse grid starts where K * beta is about 1e-20 ...
 _LOG_BETA_MAX = 23.0  # ... and ends at beta about 1e10 (the uniform distribution, for any K)
 _COARSE_STEP = 0.1
-_FINE_POINTS = 4001
+_SPARSE = 10  # coarse points per step of the first, sparse pass
+_FIRST_POINTS = 129  # the integration grid starts with 2**7 + 1 points ...
+_MAX_POINTS = 4097  # ... and is halved at most to 2**12 + 1
+_QUADRATURE_TOL = 1e-11  # nats: a grid and its halving that agree this well are done
 _SETTLED = 1e-3  # nats per e-fold of K: below this, more support no longer moves the estimate
 _MAX_DECADES = 40
 
@@ -72,15 +75,46 @@ def nsb_entropy_nats(counts: np.ndarray, k: float) -> float:
     # range in log beta follows K: a fixed range misses it once K is large (2**35 and up).
     lo_coarse = min(_LOG_KB_MIN - math.log(k), -46.0)
     coarse_grid = np.arange(lo_coarse, _LOG_BETA_MAX + _COARSE_STEP, _COARSE_STEP)
-    coarse = _log_posterior(coarse_grid, values, mult, n, k)
+    # Every tenth point first: the (unimodal) posterior's window on the full coarse grid
+    # lies within one sparse step of the sparse points near its top, so only that part of
+    # the coarse grid is evaluated, and it gives the same window as all of it would.
+    sparse = _log_posterior(coarse_grid[::_SPARSE], values, mult, n, k)
+    near = np.nonzero(sparse > sparse.max() - 80.0)[0]
+    part = coarse_grid[max(near[0] - 1, 0) * _SPARSE : (near[-1] + 1) * _SPARSE + 1]
+    coarse = _log_posterior(part, values, mult, n, k)
     keep = np.nonzero(coarse > coarse.max() - 60.0)[0]
-    lo = coarse_grid[keep[0]] - _COARSE_STEP
-    hi = coarse_grid[keep[-1]] + _COARSE_STEP
-    grid = np.linspace(lo, hi, _FINE_POINTS)
+    lo = part[keep[0]] - _COARSE_STEP
+    hi = part[keep[-1]] + _COARSE_STEP
+    return _posterior_average(lo, hi, values, mult, n, k, len(counts))
+
+
+def _posterior_average(lo: float, hi: float, values: np.ndarray, mult: np.ndarray, n: int, k: float, k1: int) -> float:
+    """E[H | counts] (nats): the posterior-weighted mean of E[H | counts, beta] over log beta
+    in [lo, hi], by the trapezoid rule on a grid halved until halving no longer moves the
+    result (it converges geometrically on the smooth posterior: when the grid and its
+    every other point agree to _QUADRATURE_TOL, the finer one is far closer than that)."""
+    grid = np.linspace(lo, hi, _FIRST_POINTS)
     logw = _log_posterior(grid, values, mult, n, k)
-    w = np.exp(logw - logw.max())
-    h = _posterior_mean_entropy(grid, values, mult, n, k, len(counts))
-    return float(integrate.trapezoid(w * h, grid) / integrate.trapezoid(w, grid))
+    h = _posterior_mean_entropy(grid, values, mult, n, k, k1)
+    while True:
+        w = np.exp(logw - logw.max())
+        mean = integrate.trapezoid(w * h, grid) / integrate.trapezoid(w, grid)
+        coarser = integrate.trapezoid(w[::2] * h[::2], grid[::2]) / integrate.trapezoid(w[::2], grid[::2])
+        if abs(mean - coarser) <= _QUADRATURE_TOL or len(grid) >= _MAX_POINTS:
+            return float(mean)
+        middle = (grid[:-1] + grid[1:]) / 2
+        grid, logw, h = (_interleave(a, b) for a, b in (
+            (grid, middle),
+            (logw, _log_posterior(middle, values, mult, n, k)),
+            (h, _posterior_mean_entropy(middle, values, mult, n, k, k1)),
+        ))
+
+
+def _interleave(points: np.ndarray, middles: np.ndarray) -> np.ndarray:
+    """``points[0], middles[0], points[1], ...``: a grid with its midpoints added."""
+    out = np.empty(len(points) + len(middles))
+    out[0::2], out[1::2] = points, middles
+    return out
 
 
 def asymptotic_nsb_nats(n: int, coincidences: int) -> float:
