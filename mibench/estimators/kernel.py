@@ -27,23 +27,47 @@ from mibench.estimators.base import LN2, MUTUAL_INFORMATION, Terms
 from mibench.estimators.continuous import ContinuousEstimator
 from mibench.estimators.discrete import PlugIn
 
-_CHUNK_ELEMENTS = 1 << 23
+_CHUNK_ELEMENTS = 1 << 22
+_FLOAT32_NORM = 2.0**10  # |p/scale|^2 / 2 up to this: float32 kernel sums (see below)
 
 
-def _log_mean_kernel(points: torch.Tensor, scale: torch.Tensor, exclude_self: bool) -> torch.Tensor:
+def _log_mean_kernel(points: torch.Tensor, scale: torch.Tensor, exclude_self: bool,
+                     groups: torch.Tensor | None = None) -> torch.Tensor:
     """log (1/m) sum_j exp(-|(p_i - p_j) / scale|^2 / 2) for each i, m the number of
-    terms (n - 1 without the point itself). ``scale`` broadcasts over columns."""
+    terms (n - 1 without the point itself). ``scale`` broadcasts over columns. With
+    ``groups`` (one integer label per point; not with ``exclude_self``), the sum runs
+    over the points of i's own group only: every group's kernel means in one pass.
+
+    -|a - b|^2 / 2 = a.b - |b|^2/2 - |a|^2/2: one matrix product per chunk of rows (the
+    points centred first, which keeps the norms small). In float32 when every half squared
+    norm is at most 2**10 -- each exponent is then off by at most ~1e-4 and a mean over
+    points by ~1e-7 (measured against float64), several times faster (the exponentials
+    are the cost) -- else in float64."""
     n = points.shape[0]
-    scaled = points / scale
+    scaled = (points - points.mean(dim=0)) / scale
+    half = 0.5 * (scaled * scaled).sum(dim=1)
+    if float(half.max()) <= _FLOAT32_NORM:
+        scaled = scaled.to(torch.float32)
+    half_kernel = half.to(scaled.dtype)
     step = max(1, _CHUNK_ELEMENTS // n)
     out = []
     for start in range(0, n, step):
-        sq = torch.cdist(scaled[start : start + step], scaled).pow_(2).mul_(-0.5)
+        block = scaled[start : start + step]
+        exponent = torch.addmm(half_kernel[None, :], block, scaled.T, beta=-1.0)  # a.b - |b|^2/2
         if exclude_self:
-            rows = torch.arange(sq.shape[0], device=points.device)
-            sq[rows, rows + start] = -math.inf
-        out.append(torch.logsumexp(sq, dim=1))
-    return torch.cat(out) - math.log(n - 1 if exclude_self else n)
+            rows = torch.arange(block.shape[0], device=points.device)
+            exponent[rows, rows + start] = -math.inf
+        if groups is not None:
+            exponent.masked_fill_(groups[start : start + step, None] != groups[None, :], -math.inf)
+        top = exponent.amax(dim=1, keepdim=True)
+        # terms below e^-80 of a row's largest change its sum by < 1e-30 of it; clamped, they
+        # never reach float32's denormals, which are many times slower to exponentiate
+        total = exponent.sub_(top).clamp_(min=-80.0).exp_().sum(dim=1)
+        out.append((total.log() + top[:, 0]).to(half.dtype))
+    if groups is None:
+        return torch.cat(out) - half - math.log(n - 1 if exclude_self else n)
+    _, group, size = torch.unique(groups, return_inverse=True, return_counts=True)
+    return torch.cat(out) - half - torch.log(size[group].to(half.dtype))
 
 
 class KDE(ContinuousEstimator):
@@ -107,10 +131,12 @@ class KolchinskyTracey(ContinuousEstimator):
         """H(Z) = d/2 log2(2 pi e sigma2)."""
         return 0.5 * d * math.log2(2 * math.pi * math.e * self._params["sigma2"])
 
-    def _entropy(self, t: torch.Tensor) -> torch.Tensor:
+    def _entropy(self, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """H(T+Z) in nats; with ``labels``, H(T+Z | Y) = sum_y p(y) H(T+Z | y), every
+        class's bound from the pairs within it (one pass, however many classes)."""
         c = 2.0 if self._params["bound"] == "upper" else 8.0
         scale = torch.tensor(math.sqrt(c * self._params["sigma2"] / 2), dtype=t.dtype, device=t.device)
-        log_mean = _log_mean_kernel(t, scale, exclude_self=False)
+        log_mean = _log_mean_kernel(t, scale, exclude_self=False, groups=labels)
         return self.noise_entropy_bits(t.shape[1]) * LN2 - log_mean.mean()
 
     def _estimate(self, prepared: Prepared, names: list[str], terms: Terms) -> torch.Tensor:
@@ -127,8 +153,5 @@ class KolchinskyTracey(ContinuousEstimator):
         t = t.to(torch.float64)
         out = []
         for b in range(t.shape[0]):
-            labels = y[b, :, 0]
-            whole = self._entropy(t[b])
-            given = sum((labels == c).double().mean() * self._entropy(t[b][labels == c]) for c in torch.unique(labels))
-            out.append(whole - given)
+            out.append(self._entropy(t[b]) - self._entropy(t[b], labels=y[b, :, 0]))
         return torch.stack(out) / LN2
