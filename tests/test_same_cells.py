@@ -21,7 +21,7 @@ def same_cells():
 
 
 def _run(folder: Path, means: list[float], stds: list[float], regimes: list[str], frontier: float = 5.0) -> Path:
-    folder.mkdir()
+    folder.mkdir(parents=True)
     pd.DataFrame({
         "estimator": ["plugin", "plugin", "nsb"], "task_id": ["parity(dim=2)"] * 3, "n": [64, 256, 64],
         "mean": means, "std": stds, "seeds": [16, 16, 16], "regime": regimes,
@@ -59,6 +59,12 @@ def test_a_move_beyond_a_tenth_of_the_standard_error_fails(same_cells, tmp_path,
 def test_a_group_whose_seeds_agree_may_move_by_1e9_bit_only(same_cells, tmp_path, capsys):
     assert _verdict(same_cells, tmp_path / "a", capsys, means=[1.0, 0.5, 2.0 + 5e-10])[0] == 0
     assert _verdict(same_cells, tmp_path / "b", capsys, means=[1.0, 0.5, 2.0 + 1e-8])[0] == 1
+
+
+def test_float_noise_is_invisible_however_small_the_spread(same_cells, tmp_path, capsys):
+    # seeds that agree to 1e-10 bit (float noise, not spread): a 4e-11 move is 4 SE, yet invisible
+    status, out = _verdict(same_cells, tmp_path, capsys, stds=[0.4, 0.2, 1.6e-10], means=[1.0, 0.5, 2.0 + 4e-11])
+    assert status == 0 and "statistically invisible" in out
 
 
 def test_a_changed_label_or_frontier_fails_even_with_the_same_means(same_cells, tmp_path, capsys):

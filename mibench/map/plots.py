@@ -27,9 +27,14 @@ CAPPED = "#d9d9d9"  # not run: the suite caps this estimator's N or D
 def _panels(count: int) -> tuple[plt.Figure, list[plt.Axes]]:
     cols = min(4, count)
     rows = math.ceil(count / cols)
-    # Not sharex/sharey: with 26 panels, shared axes make every limit update visit every
-    # sibling (half the drawing time); _same_limits gives the panels one scale instead.
-    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.2 * rows + 0.9), squeeze=False, constrained_layout=True)
+    # A fixed layout in inches (panels of 3.8 x 3.2 in, room for two-line titles, the
+    # title above and two legend rows below), not constrained_layout, which measures every
+    # label of every panel (half the drawing time of a 26-panel page); and not sharex/sharey,
+    # whose limit updates visit every sibling: _same_limits gives the panels one scale.
+    width, height = 3.8 * cols, 3.2 * rows + 1.7
+    fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
+    fig.subplots_adjust(left=0.6 / width, right=1 - 0.15 / width, top=1 - 0.85 / height, bottom=1.05 / height,
+                        wspace=0.75 / 3.8 * cols / max(cols - 1, 1) if cols > 1 else 0.2, hspace=0.95 / 3.2)
     flat = list(axes.ravel())
     for ax in flat[count:]:
         ax.set_visible(False)
@@ -131,8 +136,8 @@ def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path,
                 Line2D([], [], color="black", lw=1.0, label="frontier (measured)")]
     if points is not None and "theory" in points and points["theory"].notna().any():
         handles.append(Line2D([], [], color="#1f4e9c", ls=":", lw=1.6, label="frontier (exact theory)"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=7.5, frameon=False)
-    fig.suptitle(f"Where estimates can be trusted: {family}", fontsize=11)
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=7.5, frameon=False)
+    fig.suptitle(f"Where estimates can be trusted: {family}", fontsize=11, y=1 - 0.2 / fig.get_figheight(), va="top")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -192,11 +197,11 @@ def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: To
              Line2D([], [], color="grey", lw=0.7, ls=(0, (2, 2)), label="estimate at its ceiling")]
     if "theory_bias" in data and data["theory_bias"].notna().any():
         extra.append(Line2D([], [], color="grey", lw=0, marker="x", label="exact theory"))
-    fig.legend([handles[k] for k in order] + extra, order + [h.get_label() for h in extra], loc="outside lower center",
+    fig.legend([handles[k] for k in order] + extra, order + [h.get_label() for h in extra], loc="lower center",
                ncol=min(6, max(1, len(order) + len(extra))), fontsize=7.5, frameon=False)
     rel = tolerances.rel_tol
     note = f" (band: ±{abs_tol:g} bit" + (f"; rel_tol {rel:.0%} widens it for large truths)" if rel else ")")
-    fig.suptitle(f"Bias of the mean estimate vs N: {family}{note}", fontsize=11)
+    fig.suptitle(f"Bias of the mean estimate vs N: {family}{note}", fontsize=11, y=1 - 0.2 / fig.get_figheight(), va="top")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
