@@ -167,10 +167,13 @@ def pending_groups(suite: Suite, store: Store, groups: list[Group] | None = None
 
 
 def _worker_init(parent: int) -> None:
+    import scipy.linalg  # noqa: F401 - loads the LAPACK whose threads are limited below
+    import threadpoolctl
     import torch
 
     _die_with(parent)
     torch.set_num_threads(1)  # processes, not threads, share the cores
+    threadpoolctl.threadpool_limits(1)  # NumPy's and SciPy's BLAS too
 
 
 def _die_with(parent: int) -> None:
