@@ -69,6 +69,8 @@ class Counts:
 
 def segment_sum(values: torch.Tensor, batch: torch.Tensor, n_batches: int) -> torch.Tensor:
     """Sum ``values`` within each batch element -> ``(n_batches,)``."""
+    if n_batches == 1:
+        return values.sum(dim=0, keepdim=True)
     out = torch.zeros(n_batches, dtype=values.dtype, device=values.device)
     return out.index_add_(0, batch, values)
 
@@ -386,7 +388,8 @@ def _counts_of_hashed_rows(codes: torch.Tensor) -> Counts:
             runs = counts_from_ids(*pattern_ids(codes[i : i + 1])).values.numpy()
         values.append(runs.astype(np.int64, copy=False))
     sizes = torch.tensor([len(v) for v in values])
-    return Counts(torch.from_numpy(np.concatenate(values)), torch.repeat_interleave(torch.arange(b), sizes), b, n)
+    batch = torch.zeros(len(values[0]), dtype=torch.int64) if b == 1 else torch.repeat_interleave(torch.arange(b), sizes)
+    return Counts(torch.from_numpy(np.concatenate(values)), batch, b, n)
 
 
 _LINEAR_MULT = _HASH_MULT.numpy().view(np.uint64)  # odd

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Sequence
 import torch
 
 from mibench._validate import Prepared, check_scale, prepare
+from mibench.core.threads import fitting_threads
 from mibench.spec import format_call
 
 # A quantity is a signed sum of joint entropies of subsets of the variables.
@@ -23,6 +24,14 @@ CONDITIONAL_ENTROPY: Terms = ((1, (0, 1)), (-1, (1,)))
 CONDITIONAL_MUTUAL_INFORMATION: Terms = ((1, (0, 2)), (1, (1, 2)), (-1, (0, 1, 2)), (-1, (2,)))
 
 LN2 = math.log(2.0)
+
+
+def _values(array: Any) -> int:
+    """How many values an input holds (0 when that is not cheap to know)."""
+    if isinstance(array, torch.Tensor):
+        return array.numel()
+    size = getattr(array, "size", None)
+    return size if isinstance(size, int) else 0
 
 
 class BaseEstimator:
@@ -164,13 +173,14 @@ class BaseEstimator:
         return task.mutual_information
 
     def _run(self, arrays: Sequence[Any], names: Sequence[str], terms: Terms) -> Any:
-        prepared = prepare(arrays, names)
-        self.check_params(len(arrays))
-        if self.uses_distances:
-            for t, name in zip(prepared.variables, names):
-                check_scale(t, name, self.name)
-        values = self._estimate(prepared, list(names), terms)
-        return prepared.finish(values)
+        with fitting_threads(sum(_values(a) for a in arrays)):  # one thread when small or when the cores are busy
+            prepared = prepare(arrays, names)
+            self.check_params(len(arrays))
+            if self.uses_distances:
+                for t, name in zip(prepared.variables, names):
+                    check_scale(t, name, self.name)
+            values = self._estimate(prepared, list(names), terms)
+            return prepared.finish(values)
 
     def check_params(self, n_variables: int) -> None:
         """Raise ValueError for invalid parameter values (called before estimating)."""

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Sequence
 import torch
 
 from mibench._validate import Prepared, check_codes, check_range, prepare
-from mibench.core.counting import Counts, joint_counts, pattern_ids, segment_sum
+from mibench.core.counting import Counts, codes_to_counts, joint_counts, pattern_ids, segment_sum
 from mibench.core.memo import once
 from mibench.estimators.base import LN2, MUTUAL_INFORMATION, BaseEstimator, Terms
 
@@ -22,8 +22,13 @@ Subset = tuple[int, ...]
 
 
 def _xlogx(c: torch.Tensor) -> torch.Tensor:
-    """c * ln c with 0 ln 0 = 0."""
-    return torch.where(c > 0, c * torch.log(torch.clamp(c, min=1)), torch.zeros_like(c))
+    """c * ln c with 0 ln 0 = 0 (and 1 ln 1 = 0: only larger counts take a logarithm, so the
+    common case of rows seen once costs no logarithms at all)."""
+    out = torch.zeros_like(c)
+    big = c > 1
+    if bool(big.any()):
+        out[big] = c[big] * torch.log(c[big])
+    return out
 
 
 class CountBased(BaseEstimator):
@@ -121,17 +126,36 @@ class DiscreteEstimator(CountBased):
     def subset_entropies(self, variables: Sequence[torch.Tensor], subsets: Sequence[Subset]) -> dict[Subset, torch.Tensor]:
         """Joint entropy (bits, ``(b,)`` float64) of each subset of integer-code variables
         ``(b, n, d)``; each variable's rows are counted once, whatever the subsets."""
-        id_sets = [once("pattern_ids", [v], None, lambda: _shared_pattern_ids(v)) for v in variables]
+        subsets = list(dict.fromkeys(subsets))
+        joined = {i for subset in subsets if len(subset) > 1 for i in subset}
+        # a variable in a joint needs its pattern ids; one that is only counted alone needs
+        # just its counts (no sort of its rows: several times faster on rows that are all distinct)
+        id_sets = {i: once("pattern_ids", [variables[i]], None, lambda: _shared_pattern_ids(variables[i])) for i in sorted(joined)}
         supports = self._supports(len(variables))
         out = {}
-        for subset in dict.fromkeys(subsets):
-            chosen = [id_sets[i] for i in subset]
-            counts = once("joint_counts", [t for pair in chosen for t in pair], None, lambda: joint_counts(chosen))
+        for subset in subsets:
+            if len(subset) == 1 and subset[0] not in joined:
+                v = variables[subset[0]]
+                counts = once("row_counts", [v], None, lambda: _row_counts(v))
+            else:
+                chosen = [id_sets[i] for i in subset]
+                counts = once("joint_counts", [t for pair in chosen for t in pair], None, lambda: joint_counts(chosen))
             support = None
             if all(supports[i] is not None for i in subset):
                 support = math.prod(supports[i] for i in subset)  # type: ignore[misc]
             out[subset] = self.entropy_from_counts(counts, support)
         return out
+
+
+def _row_counts(codes: torch.Tensor) -> Counts:
+    """Counts of the distinct rows of ``codes (b, n, d)``; a variable broadcast over the
+    batch is counted once."""
+    b = codes.shape[0]
+    if b > 1 and codes.stride(0) == 0:
+        one = codes_to_counts(codes[:1])
+        return Counts(one.values.repeat(b), torch.arange(b, device=codes.device).repeat_interleave(len(one.values)), b,
+                      one.n_samples)
+    return codes_to_counts(codes)
 
 
 def _shared_pattern_ids(codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

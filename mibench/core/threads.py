@@ -1,0 +1,64 @@
+"""How many torch threads an estimate gets: from the work's size and the cores free now.
+
+Torch's intra-op threads wait for each other at every parallel operation; with other
+programs on the cores they wait for a core too, and a counting call that takes 0.1 s
+alone takes 1-3 s (measured with two busy processes on a 2-core machine). Small work
+gains nothing from threads either. So each public estimate runs with one thread when
+its inputs are small or no other core is free, and otherwise with as many threads as
+there are free cores, never more than torch's own setting (the user's choice, or
+the sweep workers' 1). Free cores are read from the kernel's count of runnable tasks
+(Linux ``/proc/loadavg``, an instant figure; elsewhere the one-minute load average).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterator
+
+import torch
+
+SMALL_WORK = 1 << 20  # input values below which one thread is faster (thread start-up dominates)
+
+
+def busy_elsewhere() -> float:
+    """Tasks running or runnable now besides this one (Linux), or the 1-minute load average."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        return max(0, running - 1)  # the reader itself is one of them
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except (OSError, AttributeError):
+            return 0.0
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def threads_for(values: int, limit: int | None = None) -> int:
+    """Threads for work on ``values`` input values: 1 for small work, else the free cores,
+    at most ``limit`` (torch's current setting when None)."""
+    limit = torch.get_num_threads() if limit is None else limit
+    if limit <= 1 or values < SMALL_WORK:
+        return 1
+    return max(1, min(limit, int(cores() - busy_elsewhere())))
+
+
+@contextlib.contextmanager
+def fitting_threads(values: int) -> Iterator[int]:
+    """Run the code inside with :func:`threads_for` threads; torch's setting is restored after."""
+    before = torch.get_num_threads()
+    chosen = threads_for(values, before)
+    if chosen == before:
+        yield chosen
+        return
+    torch.set_num_threads(chosen)
+    try:
+        yield chosen
+    finally:
+        torch.set_num_threads(before)
