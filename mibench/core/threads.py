@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 
@@ -38,6 +38,14 @@ def cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def values_in(array: Any) -> int:
+    """How many values an input holds (0 when that is not cheap to know, e.g. a list)."""
+    if isinstance(array, torch.Tensor):
+        return array.numel()
+    size = getattr(array, "size", None)
+    return size if isinstance(size, int) else 0
 
 
 def threads_for(values: int, limit: int | None = None) -> int:

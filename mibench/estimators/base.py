@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Sequence
 import torch
 
 from mibench._validate import Prepared, check_scale, prepare
-from mibench.core.threads import fitting_threads
+from mibench.core.threads import fitting_threads, values_in
 from mibench.spec import format_call
 
 # A quantity is a signed sum of joint entropies of subsets of the variables.
@@ -24,14 +24,6 @@ CONDITIONAL_ENTROPY: Terms = ((1, (0, 1)), (-1, (1,)))
 CONDITIONAL_MUTUAL_INFORMATION: Terms = ((1, (0, 2)), (1, (1, 2)), (-1, (0, 1, 2)), (-1, (2,)))
 
 LN2 = math.log(2.0)
-
-
-def _values(array: Any) -> int:
-    """How many values an input holds (0 when that is not cheap to know)."""
-    if isinstance(array, torch.Tensor):
-        return array.numel()
-    size = getattr(array, "size", None)
-    return size if isinstance(size, int) else 0
 
 
 class BaseEstimator:
@@ -173,7 +165,7 @@ class BaseEstimator:
         return task.mutual_information
 
     def _run(self, arrays: Sequence[Any], names: Sequence[str], terms: Terms) -> Any:
-        with fitting_threads(sum(_values(a) for a in arrays)):  # one thread when small or when the cores are busy
+        with fitting_threads(sum(values_in(a) for a in arrays)):  # one thread when small or when the cores are busy
             prepared = prepare(arrays, names)
             self.check_params(len(arrays))
             if self.uses_distances:

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from mibench.arrays import floats
-from mibench.core.counting import codes_to_counts
+from mibench.core.counting import codes_to_counts, pattern_ids
 from mibench.interface import UndefinedEstimateWarning
 from mibench.judging import Regime, applicable_ceiling, declared_ceiling, describe_ceiling
 from mibench.tasks.base import binary_entropy
@@ -136,17 +136,15 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
 def _label_bound(codes: torch.Tensor, y_codes: torch.Tensor, labels: int) -> float:
     """Fano's bound on H(Y|X) (bits) from the rows whose X value repeats: the share d of them
     whose Y is not their X value's most common one gives H(Y|X) <= h(d) + d log2(labels - 1)."""
-    x = codes[0].reshape(codes.shape[1], -1).cpu().numpy()
-    y = y_codes[0].reshape(y_codes.shape[1], -1).cpu().numpy()
-    _, xi, xc = np.unique(x, axis=0, return_inverse=True, return_counts=True)
-    _, yi = np.unique(y, axis=0, return_inverse=True)
-    repeated = xc[xi.reshape(-1)] >= 2
+    (x_ids, x_kinds), (y_ids, y_kinds) = pattern_ids(codes[:1]), pattern_ids(y_codes[:1])  # exact, no row sort
+    xi, yi, ky = x_ids[0].cpu().numpy(), y_ids[0].cpu().numpy(), int(y_kinds[0])
+    xc = np.bincount(xi, minlength=int(x_kinds[0]))
+    repeated = xc[xi] >= 2
     if not repeated.any():
         return 0.0
-    pairs, counts = np.unique(np.stack([xi.reshape(-1)[repeated], yi.reshape(-1)[repeated]]), axis=1,
-                              return_counts=True)
+    pairs, counts = np.unique(xi[repeated].astype(np.int64) * ky + yi[repeated], return_counts=True)
     most = np.zeros(len(xc), dtype=np.int64)
-    np.maximum.at(most, pairs[0], counts)
+    np.maximum.at(most, pairs // ky, counts)
     off = 1.0 - most.sum() / repeated.sum()
     return binary_entropy(off) + off * math.log2(max(labels - 1, 1))
 
