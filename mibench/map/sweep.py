@@ -404,17 +404,17 @@ def family_of(spec: str) -> str:
 
 COST_MODEL = {  # seconds per seed, fitted to the per-cell timings of the default map (2 cores)
     "default": lambda n, d: 2e-3 + 2e-8 * n * d,
-    "nsb": lambda n, d: 6e-2 + 7e-8 * n * d,
+    "nsb": lambda n, d: 8e-3 + 1.2e-8 * n * d,
     "gcmi": lambda n, d: 1e-3 + 1.5e-7 * n * d,
     "parametric_gaussian": lambda n, d: 1e-3 + 6e-8 * n * d,
     "ksg": lambda n, d: 2e-3 + 1.7e-5 * n * d,
     "kozachenko_leonenko": lambda n, d: 2e-3 + 1.2e-5 * n * d,
-    "kde": lambda n, d: 9e-2 + 1.5e-9 * n * n * d,
-    "kolchinsky_tracey": lambda n, d: 3e-2 + 2.6e-9 * n * n * d,
+    "kde": lambda n, d: 3e-2 + 6e-10 * n * n * d,
+    "kolchinsky_tracey": lambda n, d: 2e-2 + 8e-10 * n * n * d,
     "renyi": lambda n, d: 2e-3 + 2.8e-10 * n**3,
-    "infonce": lambda n, d: 0.16,
-    "nwj": lambda n, d: 0.16,
-    "mine": lambda n, d: 0.16,
+    "infonce": lambda n, d: 0.06,
+    "nwj": lambda n, d: 0.06,
+    "mine": lambda n, d: 0.06,
 }
 
 
