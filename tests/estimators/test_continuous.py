@@ -185,3 +185,32 @@ def test_neural_bounds_approach_a_moderate_truth(name):
     x, y = task.sample(4000, seed=2)
     value = mibench.mutual_information(x, y, f"{name}(steps=300, batch_size=64, hidden=32, lr=0.005)")
     assert value == pytest.approx(task.mutual_information, abs=0.2)
+
+
+@pytest.mark.parametrize("name", ["infonce", "nwj", "mine"])
+def test_a_batch_of_samples_trains_one_critic_each_with_the_numbers_each_gets_alone(name):
+    # seeds trained side by side (as the map runs them) must not pool their critics: each
+    # sample's bound is the one it gets alone (up to float32 rounding of the final average)
+    xs, ys = get_task("gaussian", dim_x=2, dim_y=2, rho=0.6).sample_seeds(256, (0, 1, 2))
+    spec = f"{name}(steps=40, batch_size=16, hidden=8, lr=0.005)"
+    together = np.asarray(mibench.mutual_information(xs, ys, spec), dtype=float)
+    alone = [float(mibench.mutual_information(xs[i], ys[i], spec)) for i in range(3)]
+    assert together == pytest.approx(alone, abs=1e-6)
+    assert len(set(np.round(alone, 6))) == 3  # three different samples, three different numbers
+
+
+def test_kernel_sums_in_float32_agree_with_float64():
+    from mibench.estimators.kernel import _log_mean_kernel
+
+    x = torch.from_numpy(np.random.default_rng(3).standard_normal((500, 3)))
+    scale = x.std(dim=0, keepdim=True) * 500 ** (-1 / 7)
+    exact = torch.stack([torch.logsumexp(-0.5 * (((x[i] - x) / scale) ** 2).sum(1)[torch.arange(500) != i], 0)
+                         for i in range(500)]) - np.log(499)
+    fast = _log_mean_kernel(x, scale, exclude_self=True)
+    assert float((fast - exact).abs().max()) < 1e-4 and abs(float(fast.mean() - exact.mean())) < 1e-6
+    # one label per point: each group's mean over its own members, as if computed group by group
+    groups = torch.from_numpy(np.random.default_rng(4).integers(0, 3, 500))
+    within = _log_mean_kernel(x, scale, exclude_self=False, groups=groups)
+    for g in range(3):
+        alone = _log_mean_kernel(x[groups == g], scale, exclude_self=False)
+        assert torch.allclose(within[groups == g], alone, atol=1e-4)
