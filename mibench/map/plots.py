@@ -138,7 +138,7 @@ def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path,
         handles.append(Line2D([], [], color="#1f4e9c", ls=":", lw=1.6, label="frontier (exact theory)"))
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=7.5, frameon=False)
     fig.suptitle(f"Where estimates can be trusted: {family}", fontsize=11, y=1 - 0.2 / fig.get_figheight(), va="top")
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, pil_kwargs={"compress_level": 1})  # quicker to write than zlib level 6, ~5 % more bytes
     plt.close(fig)
     return path
 
@@ -202,6 +202,6 @@ def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: To
     rel = tolerances.rel_tol
     note = f" (band: ±{abs_tol:g} bit" + (f"; rel_tol {rel:.0%} widens it for large truths)" if rel else ")")
     fig.suptitle(f"Bias of the mean estimate vs N: {family}{note}", fontsize=11, y=1 - 0.2 / fig.get_figheight(), va="top")
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, pil_kwargs={"compress_level": 1})  # quicker to write than zlib level 6, ~5 % more bytes
     plt.close(fig)
     return path
