@@ -42,13 +42,14 @@ def classify(cells: pd.DataFrame, tolerances: Tolerances | dict[str, float] | No
         truth=("truth", "first"),
         joint_entropy=("joint_entropy", "first"),
         mean=("estimate", "mean"),
-        std=("estimate", lambda v: float(np.std(v.dropna(), ddof=1)) if v.notna().sum() > 1 else 0.0),
+        std=("estimate", "std"),  # sample std (ddof 1) of the finite seeds; 0 below two of them (filled below)
         seeds=("seed", "size"),
         failed=("bad", "sum"),
         entropy_x=("entropy_x", "mean"),
         entropy_y=("entropy_y", "mean"),
         declared=("ceiling", "mean"),
     ).reset_index()
+    out["std"] = out["std"].fillna(0.0)
     judged = [judge(mean=r.mean, std=r.std, seeds=r.seeds, failed=r.failed, truth=r.truth, declared=r.declared,
                     entropy_x=r.entropy_x, entropy_y=r.entropy_y, tol=tol) for r in out.itertuples()]
     for column in ("bias", "ceiling", "ceiling_of", "at_ceiling", "regime"):
