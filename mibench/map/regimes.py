@@ -65,14 +65,17 @@ def frontier_axis(groups: pd.DataFrame) -> tuple[str, str]:
 
 def frontier_point(g: pd.DataFrame, column: str) -> tuple[float, float, str]:
     """(max, upper, status) along ``column`` for the groups of one estimator x family x N."""
-    per_value = (g["regime"] == Regime.RELIABLE).groupby(g[column].astype(float)).all()  # ties must all be reliable
-    reliable = per_value.to_numpy()
+    values = g[column].to_numpy(float)
+    known = ~np.isnan(values)
+    levels, where = np.unique(values[known], return_inverse=True)  # sorted distinct values along the axis
+    reliable = np.ones(len(levels), dtype=bool)
+    np.logical_and.at(reliable, where, (g["regime"] == Regime.RELIABLE).to_numpy()[known])  # ties must all be reliable
     if reliable.all():
-        return float(per_value.index[-1]), math.nan, "beyond grid"
+        return float(levels[-1]), math.nan, "beyond grid"
     first_bad = int(np.argmin(reliable))
     if first_bad == 0:
-        return math.nan, float(per_value.index[0]), "below grid"
-    top, upper = float(per_value.index[first_bad - 1]), float(per_value.index[first_bad])
+        return math.nan, float(levels[0]), "below grid"
+    top, upper = float(levels[first_bad - 1]), float(levels[first_bad])
     return top, upper, ("located" if upper - top <= RESOLUTION + 1e-9 else "bracketed")
 
 
