@@ -69,8 +69,6 @@ class Counts:
 
 def segment_sum(values: torch.Tensor, batch: torch.Tensor, n_batches: int) -> torch.Tensor:
     """Sum ``values`` within each batch element -> ``(n_batches,)``."""
-    if n_batches == 1:
-        return values.sum(dim=0, keepdim=True)
     out = torch.zeros(n_batches, dtype=values.dtype, device=values.device)
     return out.index_add_(0, batch, values)
 
