@@ -57,7 +57,7 @@ class _Linears(torch.autograd.Function):
     """h_k W_k^T + b_k for each copy k, forward and backward with the very matrix products
     ``nn.Linear`` uses on one copy: a batched product rounds differently (a matrix-vector
     product in the last layer), and training amplifies a last-bit difference into a
-    different critic -- each copy's numbers here are bitwise those of its critic alone."""
+    different critic -- each copy here trains bitwise as its critic would alone."""
 
     @staticmethod
     def forward(ctx: Any, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
