@@ -130,7 +130,7 @@ def _status_counts(points: pd.DataFrame) -> str:
 def describe_law(law: dict) -> str:
     """One line a person can read: where reliability ends, and how well that is known."""
     if law["axis"] != "H(X,Y)":
-        return f"on the true I(X;Y) axis (see the table above): frontier {law['statuses']} over the N of the grid"
+        return f"on the true I(X;Y) axis (each N in frontiers.csv): frontier {law['statuses']} over the N of the grid"
     if law["located"] < MIN_LAW_POINTS:
         return f"no law claimed: frontier {law['statuses']} over the N of the grid"
     axis = law["axis"]
