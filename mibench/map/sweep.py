@@ -216,7 +216,7 @@ def run_sweep(
     total = cell_count(todo)
     stats: dict[str, Any] = {"cells_total": cell_count(chosen), "cells_run": 0, "cells_skipped": cell_count(chosen) - total,
                              "errors": 0, "seconds_by_estimator": Counter()}
-    bar = _progress_bar(todo, progress, label or f"mibench map {suite.name}")
+    bar = _progress_bar(todo, progress, label or f"mibench map {suite.name}", max(1, jobs))
     t0 = time.perf_counter()
 
     def record(group: Group, cells: list[Cell]) -> None:
@@ -427,7 +427,7 @@ class _CostBar:
     """A tqdm bar over expected cost (see :func:`expected_cost`), showing cells done and
     the estimator and family of the group that just finished."""
 
-    def __init__(self, todo: list[Group], desc: str) -> None:
+    def __init__(self, todo: list[Group], desc: str, workers: int = 1) -> None:
         from tqdm.auto import tqdm
 
         self.costs = {id(g): expected_cost(g) for g in todo}
@@ -436,6 +436,11 @@ class _CostBar:
         self.cells = 0
         self.bar = tqdm(total=total, desc=desc, smoothing=0.05,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}")
+        # the costliest bundles run first and report only when done: until then, say what to expect
+        seconds = total / workers  # the cost model is in seconds on this project's 2-core machine
+        expected = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(1.0, seconds):.0f} s"
+        self.bar.set_postfix_str(f"{cell_count(todo)} cells; about {expected} expected on {workers} worker(s) "
+                                 "(cost model); the first groups to finish are the slowest")
 
     def done(self, group: Group, cells: int) -> None:
         self.cells += cells
@@ -448,5 +453,5 @@ class _CostBar:
         self.bar.close()
 
 
-def _progress_bar(todo: list[Group], enabled: bool, desc: str) -> Any:
-    return _CostBar(todo, desc) if enabled and todo else _NoBar()
+def _progress_bar(todo: list[Group], enabled: bool, desc: str, workers: int = 1) -> Any:
+    return _CostBar(todo, desc, workers) if enabled and todo else _NoBar()
