@@ -286,3 +286,32 @@ def test_near_zero_on_independent_data_in_more_dimensions(spec, d, request):
 def test_detects_dependence(spec, rng):
     x, y = sample_for(spec, rng, n=large_n(spec, 5000))
     assert mibench.mutual_information(x, y, spec) > 0.2
+
+
+@pytest.mark.parametrize("counts, k", [([5, 3, 1, 1], 10.0), ([1] * 30 + [2] * 5, 1000.0), ([40, 30, 20, 10], 4.0),
+                                       ([1] * 200 + [3] * 2, 1e6)])
+def test_nsb_posterior_average_matches_scipys_adaptive_quadrature(counts, k):
+    # the grid (a sparse pass, then a grid halved until it agrees with its halving) against
+    # another route: SciPy's adaptive Gauss-Kronrod quadrature of the same posterior
+    from scipy import integrate
+
+    import mibench.estimators.nsb as nsb
+
+    counts = np.array(counts)
+    n = int(counts.sum())
+    values, mult = (a.astype(float) for a in np.unique(counts, return_counts=True))
+    grid = np.linspace(-60.0 - np.log(k), 23.0, 40001)
+    log_post = nsb._log_posterior(grid, values, mult, n, k)
+    top = log_post.max()
+    lo, hi = grid[log_post > top - 60][[0, -1]]
+
+    def weight(t):
+        return math.exp(nsb._log_posterior(np.array([t]), values, mult, n, k)[0] - top)
+
+    def weighted_entropy(t):
+        return weight(t) * nsb._posterior_mean_entropy(np.array([t]), values, mult, n, k, len(counts))[0]
+
+    peak = float(grid[np.argmax(log_post)])
+    options = dict(limit=400, epsabs=0, epsrel=1e-12, points=[peak])
+    expected = integrate.quad(weighted_entropy, lo, hi, **options)[0] / integrate.quad(weight, lo, hi, **options)[0]
+    assert nsb.nsb_entropy_nats(counts, k) == pytest.approx(expected, abs=1e-9)
