@@ -24,7 +24,8 @@ from mibench.judging import Regime, Tolerances, describe_ceiling, tolerance_prob
 from mibench.registry import make_estimator
 from mibench.tasks.base import binary_entropy
 from mibench.verdicts.atlas import Atlas, MapEvidence, scale_dependence, tail_index
-from mibench.verdicts.consistency import ConsistencyEvidence, another_kind_agrees, consistency_evidence
+from mibench.verdicts.consistency import (HEAVY_TAILS, ConsistencyEvidence, another_kind_agrees, consistency_evidence,
+                                          extremes_shift)
 from mibench.verdicts.evidence import INTERVAL_Z, DataEvidence, data_evidence
 
 
@@ -169,9 +170,11 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
     if ys is None:
         map_ev = atlas.nearest_entropy(est, n, estimate)
     else:
-        map_ev = atlas.nearest(est, n, d, estimate, (data.entropy_x, data.entropy_y, data.joint_entropy),
-                               tails=None if est.count_based else tail_index(xs, ys),
+        tails = None if est.count_based else tail_index(xs, ys)
+        map_ev = atlas.nearest(est, n, d, estimate, (data.entropy_x, data.entropy_y, data.joint_entropy), tails=tails,
                                scale=None if est.count_based else scale_dependence(xs, ys))
+        if tails is not None and tails >= HEAVY_TAILS:  # before the checks: their alarms weigh the spread it finds
+            _spread_from_extremes(data, *extremes_shift(est, xs, ys, estimate), tol.abs_tol)
     constant = _constant_side(xs, ys)
     checks = None
     if ys is not None and not est.count_based and not constant:
@@ -209,6 +212,24 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
                    regime=regime, reason=reason, expected_bias=bias, bias_range=bias_range, ceiling=data.ceiling,
                    ceiling_of=data.ceiling_of, interval=interval, interval_from=interval_from, map=map_ev, data=data,
                    map_source=dict(atlas.provenance), checks=checks)
+
+
+def _spread_from_extremes(data: DataEvidence, shift: float, left_out: int, tol: float) -> None:
+    """On heavy tails, the data's sampling spread is at least how far the estimate moves
+    without the sample's most extreme rows (:func:`~mibench.verdicts.consistency.extremes_shift`);
+    a spread beyond the tolerance makes clean or drifting data ``unstable``, as the
+    subsampling curve's own spread would."""
+    if not (math.isfinite(shift) and math.isfinite(data.spread)) or abs(shift) <= data.spread:
+        return
+    subsampled = data.spread
+    data.notes.append(f"without its {left_out} most extreme rows the estimate moves by {-shift:+.3f} bits, more than the "
+                      f"subsampled spread ({subsampled:.3f}): the spread is taken as {abs(shift):.3f}")
+    data.spread = abs(shift)
+    if data.spread > tol and data.regime in (Regime.RELIABLE, Regime.BIASED, Regime.UNSTABLE):
+        data.regime = Regime.UNSTABLE
+        data.reason = (f"leaving out its {left_out} most extreme rows (heavy tails) moves the estimate by {-shift:+.3f} "
+                       f"bits, more than the tolerance and than its subsampled spread ({subsampled:.3f}): it hinges on a "
+                       "few rows far out, which the next sample draws differently")
 
 
 def within(interval: tuple[float, float], lower: float, upper: float) -> tuple[float, float]:
