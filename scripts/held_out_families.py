@@ -14,7 +14,7 @@ case's measured class is the regime 10 seeds earn against the exact truth
 raw rows (intervals unscaled), ``--rows`` re-tables them without recomputing. Prints the
 table with raw intervals, the held-out table, the factors fitted on every family (what
 ``INTERVAL_SCALE`` ships) and the stricter views (``families.STRICTER``: the Gaussian family
-with the copula cells left out too, Student-t with the scale mixtures left out too). About 20 minutes on 2 cores.
+with the copula cells left out too, Student-t with the scale mixtures left out too). About 5 minutes on 2 cores.
 """
 from __future__ import annotations
 
