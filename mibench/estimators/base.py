@@ -123,6 +123,12 @@ class BaseEstimator:
         """Value (bits) at which estimates on n samples saturate."""
         raise NotImplementedError
 
+    def min_rows(self, columns: int) -> int:
+        """The fewest rows on which I(X;Y) is defined at all, for X and Y of ``columns``
+        columns together: a suite leaves out the N below it, saying why, rather than run
+        cells that can only fail."""
+        return 2
+
     # -- what it is (tags: callers ask these, never the class) -------------------
     @classmethod
     def missing(cls) -> str | None:

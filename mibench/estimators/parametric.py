@@ -68,6 +68,10 @@ class ParametricGaussian(ContinuousEstimator):
     def ceiling(self, n: int) -> float:
         return math.inf
 
+    def min_rows(self, columns: int) -> int:
+        """More rows than the joint covariance has dimensions, plus one (its log-det)."""
+        return columns + 2
+
     def _transform(self, x: torch.Tensor) -> torch.Tensor:
         return x
 

@@ -364,6 +364,7 @@ def _bin_counts(suite: Suite, cls: type, est: Estimator) -> tuple[int, ...]:
 
 def _expand(suite: Suite, fail: Any) -> list[Group]:
     groups: dict[tuple, Group] = {}
+    too_few: dict[tuple[int, int, int], tuple[dict, dict]] = {}  # (N, D, rows needed) -> specs, families (ordered)
     for i, entry in enumerate(suite.tasks):
         cls = TASKS[entry.name]
         for est, (max_n, max_d) in zip(suite.estimators, suite.limits):
@@ -386,7 +387,12 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
                                    f"({type(exc).__name__}: {exc})") from None
                     if configured.target(task) is None:
                         continue
+                    needed = configured.min_rows(task.dim_x + task.dim_y) if hasattr(configured, "min_rows") else 2
                     for n in (n for n in suite.n if n <= max_n):
+                        if n < needed:  # said once per (N, D), after the loop
+                            specs, families = too_few.setdefault((n, d, needed), ({}, {}))
+                            specs[configured.spec], families[entry.family] = None, None
+                            continue
                         try:  # one chunk of seeds at a time is in memory; one seed must fit
                             check_fits(task, n, 1, f"at D={d}, B={b}")
                         except ValueError as exc:
@@ -402,6 +408,11 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
                         if len(groups) * len(suite.seeds) > MAX_CELLS:
                             raise fail("seeds", f"the suite grows beyond {MAX_CELLS:,} cells ({len(groups):,} groups x "
                                        f"{len(suite.seeds):,} seeds so far); split it or use fewer seeds, N or D")
+    for (n, d, needed), (specs, families) in too_few.items():
+        note = (f"N = {n} at D = {d} left out for {' and '.join(specs)} on {' and '.join(families)}: "
+                f"{'it needs' if len(specs) == 1 else 'they need'} at least {needed} rows for that many columns")
+        if note not in suite.notes:
+            suite.notes.append(note)
     return list(groups.values())
 
 

@@ -1,5 +1,8 @@
 """Suites: loading, validation, expansion into groups."""
+import numpy as np
 import pytest
+
+import mibench
 
 from map_helpers import TINY, tiny, write_suite  # noqa: F401 (tiny is a fixture)
 
@@ -30,6 +33,21 @@ def test_continuous_estimators_score_only_the_families_they_target(tmp_path):
     gcmi = {g.family for g in suite.groups if g.estimator == "gcmi"}
     assert gcmi == {"gaussian"}  # not the codebook (discrete) nor quantized_gaussian (binned truth)
     assert not [g for g in suite.groups if g.estimator.startswith("kolchinsky_tracey")]
+
+def test_pairings_that_can_only_fail_are_left_out_with_the_reason(tmp_path):
+    # a Gaussian fit of X and Y with 8 columns each needs a 16-dimensional covariance: more
+    # than 17 rows; the estimator itself refuses 16 rows and takes 64 (checked by running it)
+    text = TINY.replace("n = [", "n = [16, ") + ('\n[[estimators]]\nspec = "parametric_gaussian"\n\n[[tasks]]\n'
+                                                 'name = "gaussian"\nparams = { dim_x = 8, dim_y = 8 }\n')
+    suite = load_suite(write_suite(tmp_path, text))
+    fitted = {g.n for g in suite.groups if g.estimator.startswith("parametric_gaussian")}
+    assert 16 not in fitted and 64 in fitted
+    assert any("N = 16" in note and "parametric_gaussian" in note and "18 rows" in note for note in suite.notes)
+    x, y = TASKS["gaussian"](dim_x=8, dim_y=8).sample(64, 0)
+    with pytest.raises(ValueError, match="covariance needs more than 17 samples"):
+        mibench.mutual_information(x[:16], y[:16], "parametric_gaussian")
+    assert np.isfinite(mibench.mutual_information(x, y, "parametric_gaussian"))
+
 
 def test_grid_expressions():
     assert resolve("=2**D", 5, 0) == 32 and resolve("=min(D, B) * 2", 5, 3) == 6
