@@ -29,3 +29,26 @@ def test_readme_collapse_example_gives_h_of_y():
     value = mibench.mutual_information(acts, labels, "binned(plugin, rule=fixed, bins=30)")
     assert value == pytest.approx(mibench.entropy(labels, "plugin"), abs=1e-9)
     assert f"-> {value:.2f} bits = H(Y)" in BLOCKS[0]
+
+
+def test_readme_printed_lines_are_what_the_code_prints(capsys):
+    # a block that prints shows its output as comment lines below the print; each must be a
+    # line of the real output (a line ending in "..." its start), so the README cannot drift
+    shown = 0
+    for i, block in enumerate(BLOCKS):
+        lines = block.splitlines()
+        prints = [k for k, line in enumerate(lines) if line.startswith("print(")]
+        if not prints:
+            continue
+        exec(compile(block, f"README.md python block {i}", "exec"), {})
+        output = capsys.readouterr().out.splitlines()
+        for line in lines[prints[-1] + 1:]:
+            if not line.startswith("# "):
+                break
+            claim = line[2:]
+            if claim.endswith("..."):
+                assert any(out.startswith(claim[:-3].rstrip()) for out in output), claim
+            else:
+                assert claim in output, claim
+            shown += 1
+    assert shown >= 5

@@ -105,11 +105,32 @@ def best_by_n(points: pd.DataFrame, families: list[str]) -> list[dict[str, Any]]
             top = usable["max"].max()
             winners = usable[usable["max"] >= top - 1e-9]
             names = [_with_bins(r.estimator, r.bins) for r in winners.itertuples()]
-            rows.append({"family": family, "n": int(n), "best": " = ".join(f"`{x}`" for x in names[:3])
-                         + (f" (+{len(names) - 3} tied)" if len(names) > 3 else ""),
+            rows.append({"family": family, "n": int(n), "best": _tied_names(names),
                          "max": float(top), "axis": g["axis"].iloc[0], "d_max": float(winners["d_max"].max()),
                          "beyond": bool((winners["status"] == "beyond grid").any())})
     return rows
+
+
+_BINNED = re.compile(r"^binned\((?P<inner>[^,()]+(?:\([^()]*\))?), (?P<binning>.*)\)$")
+SHOWN_TIED = 3  # names in a "Where to start" cell; the rest are counted (every one is in frontiers.csv)
+
+
+def _tied_names(specs: list[str]) -> str:
+    """Estimators tied for the best, in a few words: binned forms of one binning by their
+    discrete estimator, with the binning said once ("`grassberger`, `jackknife` and 4 more,
+    binned: rule=fixed, bins=8"), rather than each full spec joined by "="."""
+    parts = [_BINNED.match(spec) for spec in specs]
+    binnings = {m["binning"] for m in parts if m}
+    if all(parts) and len(binnings) == 1:
+        names, suffix = [m["inner"] for m in parts], f", binned: {binnings.pop()}"
+    else:
+        names, suffix = specs, ""
+    shown = ", ".join(f"`{name}`" for name in names[:SHOWN_TIED])
+    if len(names) > SHOWN_TIED:
+        shown += f" and {len(names) - SHOWN_TIED} more"
+    elif len(names) > 1:
+        shown = ", ".join(f"`{name}`" for name in names[:-1]) + f" and `{names[-1]}`"
+    return shown + suffix
 
 
 def _with_bins(spec: str, bins: Any) -> str:
@@ -126,7 +147,8 @@ def render_summary(suite: Suite, regimes: pd.DataFrame, points: pd.DataFrame, la
     lines += ["## Where to start", "",
               "For each task family (a network layer's units and codes first) and N: the estimator that stays reliable "
               "to the largest joint entropy H(X,Y) (or, on continuous families, the largest true I), that value, and the "
-              "largest grid D it handles. `>=` marks a frontier beyond the grid's largest task.", "",
+              "largest grid D it handles; estimators tied there are listed together (every one, with its reach, is in "
+              "frontiers.csv). `>=` marks a frontier beyond the grid's largest task.", "",
               "| family | N | use | reliable up to | largest reliable D |", "|---|---|---|---|---|"]
     for row in best_by_n(points, families) if not points.empty else []:
         reach = "-" if math.isnan(row["max"]) else f"{'>= ' if row['beyond'] else ''}{row['axis']} = {row['max']:.2f}"

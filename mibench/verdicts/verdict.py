@@ -52,7 +52,7 @@ class Verdict:
     ceiling_of: str | None
     interval: tuple[float, float]
     # "map and subsampling" (see truth_interval), "map", "subsampling", "truth-free checks",
-    # "subsampling and reference", "exact", "rule of three", or None
+    # "subsampling and reference", "exact", "rule of three", "ceiling", or None
     interval_from: str | None
     map: MapEvidence
     data: DataEvidence
@@ -88,6 +88,8 @@ class Verdict:
                    "subsampling and reference": "the subsampling curve's band and the copula kNN reference's",
                    "rule of three": "H(X) = 0 on the sample; a value never seen in N rows has probability below 3/N, "
                                     "worth at most h(3/N) bits if it is one value",
+                   "ceiling": "anywhere the truth can be: an estimate at its ceiling says what N allows, not where "
+                              "the truth is",
                    "exact": "exact"}.get(self.interval_from or "", "from the subsampling curve alone")
             upper = f"{self.interval[1]:.3f} bits" if math.isfinite(self.interval[1]) else "no upper end"
             lines.append(f"90% interval for the truth: {self.interval[0]:.3f} bits to {upper} ({how}).")
@@ -198,8 +200,12 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
         upper = math.inf if bound is None else float(bound)
         scale = scale_for(INTERVAL_SCALE, "counts" if est.count_based else "continuous", interval_from)
         interval = within(widened(within(interval, floor, upper), scale), floor, upper)
+        if regime == Regime.SATURATED:  # the estimate says what N allows, so neither source places the truth
+            interval, interval_from = _at_ceiling_interval(data, floor, upper, tol.abs_tol)
     bias = map_ev.expected_bias
-    if source in ("data", "data and reference") or not math.isfinite(bias):
+    if regime == Regime.SATURATED:
+        pass  # the map's cells at their ceiling, or nothing: the curve at a ceiling is flat whatever the truth
+    elif source in ("data", "data and reference") or not math.isfinite(bias):
         bias = data.remaining_bias  # the verdict rests on the curve (or only the curve speaks): so does the bias
     if source == "checks":  # the bias the checks saw, within what I(X;Y) >= 0 allows
         bias = min(checks.bias, estimate)
@@ -230,6 +236,16 @@ def _spread_from_extremes(data: DataEvidence, shift: float, left_out: int, tol: 
         data.reason = (f"leaving out its {left_out} most extreme rows (heavy tails) moves the estimate by {-shift:+.3f} "
                        f"bits, more than the tolerance and than its subsampled spread ({subsampled:.3f}): it hinges on a "
                        "few rows far out, which the next sample draws differently")
+
+
+def _at_ceiling_interval(data: DataEvidence, floor: float, upper: float, tol: float) -> tuple[tuple[float, float], str]:
+    """The truth's interval for an estimate at its ceiling: anywhere the truth can be. Under
+    a ceiling of H(Y) (or H(X)) the truth I(X;Y) is at most that entropy (the estimate of it
+    with the tolerance as slack); under a sample-size ceiling it may lie above, so the
+    interval has no upper end (or the bound given)."""
+    if data.ceiling_of in ("H(Y)", "H(X)") and math.isfinite(data.ceiling):
+        return (floor, min(upper, data.ceiling + tol)), "ceiling"
+    return (floor, upper), "ceiling"
 
 
 def within(interval: tuple[float, float], lower: float, upper: float) -> tuple[float, float]:

@@ -119,3 +119,19 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.startswith("mibench 0.")
+
+
+def test_where_to_start_names_a_tie_once_with_its_binning_and_counts_the_rest():
+    # five binned estimators of one binning tie at N = 1024, one other reaches less: the cell
+    # names three by their discrete estimator, says the binning once and counts the other two
+    from mibench.map.report import best_by_n
+
+    binning = "rule=fixed, bins=8, range=(-1.0, 1.0)"
+    tied = ["chao_shen", "grassberger", "jackknife", "nsb", "plugin"]
+    rows = [{"family": "tanh_units", "n": 1024, "estimator": f"binned({name}, {binning})", "bins": 8, "max": 9.95,
+             "axis": "H(X,Y)", "d_max": 2.0, "status": "located"} for name in tied]
+    rows.append({"family": "tanh_units", "n": 1024, "estimator": f"binned(miller_madow, {binning})", "bins": 8,
+                 "max": 8.0, "axis": "H(X,Y)", "d_max": 2.0, "status": "located"})
+    (row,) = best_by_n(pd.DataFrame(rows), ["tanh_units"])
+    assert row["best"] == f"`chao_shen`, `grassberger`, `jackknife` and 2 more, binned: {binning}"
+    assert "miller_madow" not in row["best"] and row["max"] == 9.95

@@ -341,3 +341,21 @@ def test_blocks_without_a_finite_estimate_are_counted_not_dropped_silently():
     verdict = mibench.trust(x, y, "nsb")
     assert any("gave no finite estimate and were left out" in note for note in verdict.data.notes), verdict.data.notes
     assert "left out" in verdict.data.reason
+
+
+def test_an_estimate_at_its_ceiling_gets_an_interval_holding_every_truth_it_cannot_tell_apart():
+    # 24 binary units, every row distinct at N = 2048: plug-in I(X;Y) sits at H(Y) = 1 bit
+    # whether Y is independent of X (truth 0) or a function of it (parity of the units: truth
+    # 1 bit, the task's exact value); the sample cannot tell them apart, so the interval must
+    # hold both (it used to be 0.171-1.001 bits about a map's guess, missing the truth 0)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, (2048, 24))
+    independent = rng.integers(0, 2, 2048)
+    parity = x.sum(axis=1) % 2
+    assert mibench.get_task("parity", dim=24, noise=0.0).mutual_information == pytest.approx(1.0)
+    for y, truth in ((independent, 0.0), (parity, 1.0)):
+        verdict = mibench.trust(x, y, "plugin")
+        assert verdict.regime == "saturated" and verdict.estimate == pytest.approx(1.0, abs=0.01)
+        lo, hi = verdict.interval
+        assert lo <= truth <= hi and hi <= 1.0 + 0.1 + 1e-9  # at most H(Y) (with the tolerance as slack)
+        assert verdict.bias_range[0] <= verdict.estimate - truth <= verdict.bias_range[1]
