@@ -116,13 +116,13 @@ SHOWN_TIED = 3  # names in a "Where to start" cell; the rest are counted (every 
 
 
 def _tied_names(specs: list[str]) -> str:
-    """Estimators tied for the best, in a few words: binned forms of one binning by their
-    discrete estimator, with the binning said once ("`grassberger`, `jackknife` and 4 more,
-    binned: rule=fixed, bins=8"), rather than each full spec joined by "="."""
+    """Estimators tied for the best, in a few words: binned forms by their discrete
+    estimator, each binning said once ("`grassberger`, `jackknife` and 4 more, binned:
+    rule=fixed, bins=8"), rather than each full spec joined by "="."""
     parts = [_BINNED.match(spec) for spec in specs]
-    binnings = {m["binning"] for m in parts if m}
-    if all(parts) and len(binnings) == 1:
-        names, suffix = [m["inner"] for m in parts], f", binned: {binnings.pop()}"
+    if all(parts):  # each discrete estimator once, each binning once
+        names = list(dict.fromkeys(m["inner"] for m in parts))
+        suffix = ", binned: " + " or ".join(dict.fromkeys(m["binning"] for m in parts))
     else:
         names, suffix = specs, ""
     shown = ", ".join(f"`{name}`" for name in names[:SHOWN_TIED])
