@@ -206,6 +206,8 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
     bias = map_ev.expected_bias
     if regime == Regime.SATURATED:
         pass  # the map's cells at their ceiling, or nothing: the curve at a ceiling is flat whatever the truth
+    elif regime == Regime.UNSTABLE and math.isfinite(bias):
+        pass  # a curve whose steps are mostly spread reads no bias: the map's cells guess it better
     elif source in ("data", "data and reference") or not math.isfinite(bias):
         bias = data.remaining_bias  # the verdict rests on the curve (or only the curve speaks): so does the bias
     if source == "checks":  # the bias the checks saw, within what I(X;Y) >= 0 allows

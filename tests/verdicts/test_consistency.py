@@ -21,6 +21,7 @@ def test_kde_on_independent_heavy_tails_is_not_trusted_and_its_interval_holds_ze
     assert verdict.data.spread > 1.0 and "most extreme rows" in verdict.reason
     lo, hi = verdict.interval
     assert lo <= 0.0 <= hi
+    assert 0 < verdict.expected_bias <= verdict.estimate  # the right way (it was -7.7 bits from a noisy curve)
 
 
 def test_on_heavy_tails_the_spread_a_verdict_uses_is_that_of_ten_samples_not_of_one():
