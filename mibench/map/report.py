@@ -8,6 +8,9 @@ reliability ends, how finely that is known, and where exact theory puts it),
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import math
 import re
 from pathlib import Path
@@ -17,13 +20,14 @@ import pandas as pd
 
 from mibench.judging import REGIMES, Regime, rules_text
 from mibench.map.locate import resolution_note, theory_biases, theory_frontiers
+from mibench.map import plots
 from mibench.map.plots import bias_curves, regime_heatmap
 from mibench.map.regimes import classify, describe_law, frontiers
 from mibench.map.suite import Suite
 from mibench.map.sweep import WorkerPool
 from mibench.tasks import TASKS
 
-OUTPUT_GLOBS = ("map_*.png", "bias_*.png", "*.csv", "summary.md")  # what write_outputs owns in a results directory
+OUTPUT_GLOBS = ("map_*.png", "bias_*.png", "*.csv", "summary.md", "figures.json")  # what write_outputs owns in a results directory
 
 
 def _slug(text: str) -> str:
@@ -59,25 +63,61 @@ def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str,
     written = [out / "cells.csv", out / "regimes.csv", out / "frontiers.csv", out / "frontier_laws.csv", out / "summary.md"]
     for frame, path in zip((cells, regimes, points, laws), written):
         _counts_as_integers(frame).to_csv(path, index=False)
-    draw = []
+    draw, drawn_before = [], _fingerprints(out)
     for family in families:
         label = suite.d_label(family)
         fam_points = points[points["family"] == family] if not points.empty else points
         rows = regimes[regimes["family"] == family]  # each figure gets only its family's rows
         draw.append((regime_heatmap, rows, family, label, out / f"map_{_slug(family)}.png", fam_points, _caps(suite)))
         draw.append((bias_curves, rows, family, label, suite.tolerances, out / f"bias_{_slug(family)}.png"))
-    if workers is None:
-        figures = [plot(*args) for plot, *args in draw]
+    prints = {job[4 if job[0] is regime_heatmap else 5].name: _fingerprint(job) for job in draw}
+    todo = [job for job in draw if not _current(job, prints, drawn_before)]  # a rerun redraws only what changed
+    if workers is None or len(todo) < 2:
+        [plot(*args) for plot, *args in todo]
     else:
-        figures = list(workers.executor().map(_draw, draw))
+        list(workers.executor().map(_draw, todo))
+    figures = [job[4 if job[0] is regime_heatmap else 5] for job in draw]
+    (out / FINGERPRINTS).write_text(json.dumps(prints, indent=1, sort_keys=True) + "\n")
     written[4].write_text(render_summary(suite, regimes, points, laws, stats, figures, families))
-    keep = set(written) | set(figures) | {out / "results.sqlite"}
+    keep = set(written) | set(figures) | {out / "results.sqlite", out / FINGERPRINTS}
     for pattern in OUTPUT_GLOBS:
         for stale in out.glob(pattern):
             if stale not in keep:
                 stale.unlink()
     return {"regimes": regimes, "points": points, "laws": laws, "figures": figures, "summary": written[4],
-            "failed": stats["failed"], "stored": stats["stored"]}
+            "failed": stats["failed"], "stored": stats["stored"], "redrawn": len(todo)}
+
+
+FINGERPRINTS = "figures.json"  # each figure's fingerprint, so that a rerun redraws only the figures whose data changed
+
+
+def _fingerprint(job: tuple) -> str:
+    """What a figure is drawn from: its rows and arguments, and the drawing code itself."""
+    digest = hashlib.sha256()
+    digest.update(_PLOT_SOURCE)
+    for arg in job[1:]:
+        if isinstance(arg, pd.DataFrame):
+            digest.update(pd.util.hash_pandas_object(arg, index=False).to_numpy().tobytes())
+            digest.update(",".join(map(str, arg.columns)).encode())
+        elif not isinstance(arg, Path):
+            digest.update(repr(arg).encode())
+    return digest.hexdigest()
+
+
+def _fingerprints(out: Path) -> dict[str, str]:
+    try:
+        found = json.loads((out / FINGERPRINTS).read_text())
+    except (OSError, ValueError):  # none yet, or unreadable: everything is drawn
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _current(job: tuple, prints: dict[str, str], before: dict[str, str]) -> bool:
+    path = job[4 if job[0] is regime_heatmap else 5]
+    return path.is_file() and before.get(path.name) == prints[path.name]
+
+
+_PLOT_SOURCE = inspect.getsource(plots).encode()  # a change to the drawing code redraws every figure
 
 
 def _draw(job: tuple) -> Path:

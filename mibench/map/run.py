@@ -56,7 +56,8 @@ def run_map(
             store.close()
         folder = Path(out if outputs is None else outputs)
         folder.mkdir(parents=True, exist_ok=True)
-        say(f"rendering {2 * cells['family'].nunique() if not cells.empty else 0} figures and summary.md in {folder}")
+        say(f"writing the tables and summary.md in {folder}, and drawing those of its "
+            f"{2 * cells['family'].nunique() if not cells.empty else 0} figures whose cells changed")
         return {**stats, **write_outputs(suite, cells, folder, stats, workers=pool)}
 
 

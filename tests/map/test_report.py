@@ -43,9 +43,10 @@ def test_cli_map_runs_and_resumes(tmp_path, capsys):
     stored = len(Store(out / "tiny").cells())
     printed = capsys.readouterr()
     assert f"{stored} cells ({stored} run now" in printed.out and "Where the time went" in printed.out
-    assert "mibench: rendering" in printed.err
+    assert "mibench: writing the tables and summary.md" in printed.err and "4 of 4 figures drawn" in printed.out
     assert main(["map", path, "--out", str(out), "--no-progress", "--jobs", "1"]) == 0
-    assert f"(0 run now, {stored} already stored" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert f"(0 run now, {stored} already stored" in again and "0 of 4 figures drawn" in again
 
 def test_scheduler_without_dask_says_how_to_install_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if Dask were not installed
@@ -135,3 +136,16 @@ def test_where_to_start_names_a_tie_once_with_its_binning_and_counts_the_rest():
     (row,) = best_by_n(pd.DataFrame(rows), ["tanh_units"])
     assert row["best"] == f"`chao_shen`, `grassberger`, `jackknife` and 2 more, binned: {binning}"
     assert "miller_madow" not in row["best"] and row["max"] == 9.95
+
+
+def test_a_rerun_redraws_only_the_figures_whose_cells_changed(tiny, tmp_path):
+    out = tmp_path / "out"
+    first = run_map(tiny, out, progress=False)
+    assert first["redrawn"] == len(first["figures"]) >= 2
+    stamps = {f: f.stat().st_mtime_ns for f in first["figures"]}
+    again = run_map(tiny, out, progress=False)  # nothing new: no figure is drawn again
+    assert again["redrawn"] == 0 and {f: f.stat().st_mtime_ns for f in again["figures"]} == stamps
+    gone = first["figures"][0]
+    gone.unlink()  # a missing figure is drawn again, and only it
+    third = run_map(tiny, out, progress=False)
+    assert third["redrawn"] == 1 and gone.is_file()
