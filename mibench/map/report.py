@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from mibench._version import __version__
 from mibench.judging import REGIMES, Regime, rules_text
 from mibench.map.locate import resolution_note, theory_biases, theory_frontiers
 from mibench.map import plots
@@ -117,7 +118,15 @@ def _current(job: tuple, prints: dict[str, str], before: dict[str, str]) -> bool
     return path.is_file() and before.get(path.name) == prints[path.name]
 
 
-_PLOT_SOURCE = inspect.getsource(plots).encode()  # a change to the drawing code redraws every figure
+def _plot_source() -> bytes:
+    """The drawing code (a change to it redraws every figure); the version where no source ships."""
+    try:
+        return inspect.getsource(plots).encode()
+    except (OSError, TypeError):
+        return __version__.encode()
+
+
+_PLOT_SOURCE = _plot_source()
 
 
 def _draw(job: tuple) -> Path:
