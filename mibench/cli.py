@@ -180,7 +180,9 @@ def cmd_map(args: argparse.Namespace) -> int:
             client.close()
     print(f"{result['stored']} cells ({result['cells_run']} run now, {result['cells_skipped']} already stored, "
           f"{result['failed']} failed; {result['probe_cells']} of them placed to locate frontiers) in {result['seconds']:.1f} s; "
-          f"{result['redrawn']} of {len(result['figures'])} figures drawn (the others' cells are unchanged since they were)")
+          + (f"{result['redrawn']} figures drawn" if result["redrawn"] == len(result["figures"]) else
+             f"{result['redrawn']} of {len(result['figures'])} figures drawn (the others' cells are unchanged since they "
+             "were drawn)"))
     times = result["seconds_by_estimator"]
     if times:
         print("Where the time went (estimator: seconds of estimation, summed over cells):")

@@ -43,7 +43,7 @@ def test_cli_map_runs_and_resumes(tmp_path, capsys):
     stored = len(Store(out / "tiny").cells())
     printed = capsys.readouterr()
     assert f"{stored} cells ({stored} run now" in printed.out and "Where the time went" in printed.out
-    assert "mibench: writing the tables and summary.md" in printed.err and "4 of 4 figures drawn" in printed.out
+    assert "mibench: writing the tables and summary.md" in printed.err and "; 4 figures drawn" in printed.out
     assert main(["map", path, "--out", str(out), "--no-progress", "--jobs", "1"]) == 0
     again = capsys.readouterr().out
     assert f"(0 run now, {stored} already stored" in again and "0 of 4 figures drawn" in again
