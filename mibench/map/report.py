@@ -71,13 +71,14 @@ def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str,
         rows = regimes[regimes["family"] == family]  # each figure gets only its family's rows
         draw.append((regime_heatmap, rows, family, label, out / f"map_{_slug(family)}.png", fam_points, _caps(suite)))
         draw.append((bias_curves, rows, family, label, suite.tolerances, out / f"bias_{_slug(family)}.png"))
-    prints = {job[4 if job[0] is regime_heatmap else 5].name: _fingerprint(job) for job in draw}
-    todo = [job for job in draw if not _current(job, prints, drawn_before)]  # a rerun redraws only what changed
+    figures = [_figure_path(job) for job in draw]
+    prints = {path.name: _fingerprint(job) for path, job in zip(figures, draw)}
+    todo = [job for job in draw if not _current(_figure_path(job), prints, drawn_before)]  # redraw only what changed
     if workers is None or len(todo) < 2:
-        [plot(*args) for plot, *args in todo]
+        for job in todo:
+            _draw(job)
     else:
         list(workers.executor().map(_draw, todo))
-    figures = [job[4 if job[0] is regime_heatmap else 5] for job in draw]
     (out / FINGERPRINTS).write_text(json.dumps(prints, indent=1, sort_keys=True) + "\n")
     written[4].write_text(render_summary(suite, regimes, points, laws, stats, figures, families))
     keep = set(written) | set(figures) | {out / "results.sqlite", out / FINGERPRINTS}
@@ -113,8 +114,12 @@ def _fingerprints(out: Path) -> dict[str, str]:
     return found if isinstance(found, dict) else {}
 
 
-def _current(job: tuple, prints: dict[str, str], before: dict[str, str]) -> bool:
-    path = job[4 if job[0] is regime_heatmap else 5]
+def _figure_path(job: tuple) -> Path:
+    """Where a drawing job writes its figure (the one Path among its arguments)."""
+    return next(arg for arg in job[1:] if isinstance(arg, Path))
+
+
+def _current(path: Path, prints: dict[str, str], before: dict[str, str]) -> bool:
     return path.is_file() and before.get(path.name) == prints[path.name]
 
 
