@@ -5,6 +5,7 @@ from typing import Any
 
 from mibench.spec import parse_call
 from mibench.tasks.base import Task
+from mibench.tasks.beyond_normal import BeyondNormal
 from mibench.tasks.binary import BinaryCodes
 from mibench.tasks.force_to_1 import ForceToOne
 from mibench.tasks.gaussian import Gaussian, StudentT
@@ -14,7 +15,7 @@ from mibench.tasks.quantized import QuantizedGaussian
 from mibench.tasks.scale_mixture import ScaleMixture
 
 TASKS: dict[str, type[Task]] = {
-    cls.name: cls for cls in (BinaryCodes, Parity, ForceToOne, Gaussian, StudentT, ScaleMixture, QuantizedGaussian, LayerCodes)
+    cls.name: cls for cls in (BinaryCodes, Parity, ForceToOne, Gaussian, StudentT, ScaleMixture, QuantizedGaussian, LayerCodes, BeyondNormal)
 }
 
 

@@ -63,12 +63,16 @@ def _rotation(v: np.ndarray, seed: int) -> np.ndarray:
     return v @ (q * np.sign(np.diag(r)))
 
 
-def _spiral(v: np.ndarray) -> np.ndarray:
-    angle = np.sum(v**2, axis=1)
+def spiral(v: np.ndarray, i: int = 0, j: int = 1, speed: float = -1.0) -> np.ndarray:
+    """Rotate coordinates i and j of each row by the angle ``speed * ||v||^2``, as
+    exp(angle A) v with A[i, j] = 1, A[j, i] = -1 (bmi's orientation). A rotation keeps
+    the norm, so the same map with -speed inverts it. speed = -1 in the (0, 1) plane is
+    this module's ``spiral``."""
+    angle = speed * np.sum(v**2, axis=1)
     out = v.copy()
     c, s = np.cos(angle), np.sin(angle)
-    out[:, 0] = c * v[:, 0] - s * v[:, 1]
-    out[:, 1] = s * v[:, 0] + c * v[:, 1]
+    out[:, i] = c * v[:, i] + s * v[:, j]
+    out[:, j] = -s * v[:, i] + c * v[:, j]
     return out
 
 
@@ -78,7 +82,7 @@ def apply(names: tuple[str, ...], v: np.ndarray, seed: int) -> np.ndarray:
         if name in PER_COORDINATE:
             v = PER_COORDINATE[name](v)
         elif v.shape[1] >= 2:
-            v = _rotation(v, seed) if name == "rotation" else _spiral(v)
+            v = _rotation(v, seed) if name == "rotation" else spiral(v)
     return v
 
 

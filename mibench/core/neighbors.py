@@ -1,8 +1,14 @@
-"""Max-norm nearest neighbours for the kNN estimators.
+"""Nearest neighbours for the kNN estimators.
 
 Two paths, the same answers: on CPU KD-trees, on any other device a brute-force
 chunked ``torch.cdist`` whose memory is O(n x chunk). Distances are Chebyshev
-(max-norm), as in Kraskov et al. (2004).
+(max-norm), as in Kraskov et al. (2004), unless ``p = 2`` is asked for: then the points
+may be given as several sides (X, Y, ...) and the distance is the largest of the sides'
+Euclidean distances (the product-space metric KSG needs with a Euclidean norm per
+side, bmi's default). ``p = 2`` always runs brute-force: KSG compares a neighbour's
+distance with a radius exactly, so every Euclidean distance must come from one formula
+(trees compare squared distances, a matrix product rounds otherwise; either moved a
+neighbour across its own radius).
 
 On CPU the k-th neighbour search uses scipy's ``cKDTree`` (torch's thread count), and the
 radius counts use scikit-learn's ``KDTree`` with ``count_only``, which adds whole
@@ -13,6 +19,7 @@ faster for the large marginal neighbourhoods of KSG -- run in as many threads
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Union
 
 import numpy as np
 import torch
@@ -33,33 +40,72 @@ def _row_blocks(n: int) -> list[slice]:
     return [slice(start, min(n, start + step)) for start in range(0, n, step)]
 
 
-def _use_trees(points: torch.Tensor, method: str) -> bool:
+def _use_trees(sides: tuple[torch.Tensor, ...], method: str, p: float) -> bool:
     if method not in ("auto", "tree", "brute"):
         raise ValueError(f"method must be auto, tree or brute; got {method!r}")
-    return method == "tree" or (method == "auto" and points.device.type == "cpu")
+    if p != float("inf"):
+        if method == "tree":
+            raise ValueError("p = 2 runs brute-force only (see the module docstring); use method='auto' or 'brute'")
+        return False
+    return method == "tree" or (method == "auto" and sides[0].device.type == "cpu")
 
 
-def kth_neighbours(points: torch.Tensor, k: int, method: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+Points = Union[torch.Tensor, tuple[torch.Tensor, ...]]
+
+
+def _sides(points: Points, p: float) -> tuple[torch.Tensor, ...]:
+    """The sides whose p-norm distances are maxed; with the max-norm, one side is the
+    same metric as the sides apart, so they are joined (and may use the trees)."""
+    if p not in (2.0, float("inf")):
+        raise ValueError(f"p must be 2 or inf; got {p!r}")
+    sides = points if isinstance(points, tuple) else (points,)
+    return (torch.cat(sides, dim=1),) if p == float("inf") and len(sides) > 1 else sides
+
+
+_EXACT = "donot_use_mm_for_euclid_dist"
+
+
+def _block(sides: tuple[torch.Tensor, ...], rows: slice, p: float) -> torch.Tensor:
+    """Distances from ``rows`` to every point: the largest over the sides. Computed
+    directly, never through ||a||^2 + ||b||^2 - 2ab: that form's rounding moves a
+    neighbour across a radius the trees measure exactly, and shifts KSG's counts."""
+    block = torch.cdist(sides[0][rows], sides[0], p=p, compute_mode=_EXACT)
+    for side in sides[1:]:
+        block = torch.maximum(block, torch.cdist(side[rows], side, p=p, compute_mode=_EXACT))
+    return block
+
+
+def neighbour_distances(side: torch.Tensor, indices: torch.Tensor, p: float = float("inf")) -> torch.Tensor:
+    """``(n, k)`` distances in one side from each point to its neighbours ``indices``,
+    by the same formula as the brute-force blocks (so a radius taken from them is
+    compared exactly)."""
+    return torch.cdist(side[:, None, :], side[indices], p=p, compute_mode=_EXACT)[:, 0, :]
+
+
+def kth_neighbours(points: Points, k: int, method: str = "auto", p: float = float("inf")) -> tuple[torch.Tensor, torch.Tensor]:
     """Distance to and indices of the k nearest other points of each point.
 
-    ``points (n, d)`` -> ``distances (n, k)`` sorted ascending and ``indices (n, k)``.
-    ``method``: ``tree`` (CPU), ``brute`` (any device) or ``auto`` (trees on CPU).
+    ``points (n, d)`` (or a tuple of sides, see the module docstring) -> ``distances
+    (n, k)`` sorted ascending and ``indices (n, k)``. ``method``: ``tree`` (CPU),
+    ``brute`` (any device) or ``auto`` (trees on CPU for the max-norm).
     """
-    n = points.shape[0]
-    if _use_trees(points, method):
-        arr = points.detach().cpu().numpy()  # method="tree" on an accelerator runs on the host
-        dist, idx = cKDTree(arr).query(arr, k=k + 1, p=np.inf, workers=_threads())
+    sides = _sides(points, p)
+    n = sides[0].shape[0]
+    if _use_trees(sides, method, p):
+        arr = sides[0].detach().cpu().numpy()  # method="tree" on an accelerator runs on the host
+        dist, idx = cKDTree(arr).query(arr, k=k + 1, p=p, workers=_threads())
         # Column 0 is normally the point itself; with duplicates it may be a twin.
         own = idx == np.arange(n)[:, None]
         keep = ~own
         keep[own.sum(axis=1) == 0, -1] = False  # no self found: drop the farthest instead
         dist = dist[keep].reshape(n, k)
         idx = idx[keep].reshape(n, k)
-        return torch.from_numpy(dist).to(points.device), torch.from_numpy(idx).to(points.device)
+        device = sides[0].device
+        return torch.from_numpy(dist).to(device), torch.from_numpy(idx).to(device)
     dists, idxs = [], []
     for rows in _row_blocks(n):
-        block = torch.cdist(points[rows], points, p=float("inf"))
-        local = torch.arange(block.shape[0], device=points.device)
+        block = _block(sides, rows, p)
+        local = torch.arange(block.shape[0], device=block.device)
         block[local, local + rows.start] = float("inf")  # not its own neighbour
         d, i = torch.topk(block, k, dim=1, largest=False)
         dists.append(d)
@@ -67,12 +113,15 @@ def kth_neighbours(points: torch.Tensor, k: int, method: str = "auto") -> tuple[
     return torch.cat(dists), torch.cat(idxs)
 
 
-def count_within(points: torch.Tensor, radius: torch.Tensor, *, strict: bool, method: str = "auto") -> torch.Tensor:
-    """Number of other points within ``radius[i]`` of point i (max-norm):
-    distance < radius if ``strict``, else <= radius. Returns ``(n,)`` int64."""
-    n = points.shape[0]
-    if _use_trees(points, method):
-        arr = np.ascontiguousarray(points.detach().cpu().numpy())
+def count_within(points: Points, radius: torch.Tensor, *, strict: bool, method: str = "auto",
+                 p: float = float("inf")) -> torch.Tensor:
+    """Number of other points within ``radius[i]`` of point i (max-norm, or the
+    Euclidean form of the module docstring for ``p = 2``): distance < radius if
+    ``strict``, else <= radius. Returns ``(n,)`` int64."""
+    sides = _sides(points, p)
+    n = sides[0].shape[0]
+    if _use_trees(sides, method, p):
+        arr = np.ascontiguousarray(sides[0].detach().cpu().numpy())
         given = radius.detach().cpu().numpy()
         r = np.nextafter(given, 0) if strict else given  # the tree counts distances <= r
         parts = np.array_split(np.arange(n), _threads())
@@ -86,10 +135,10 @@ def count_within(points: torch.Tensor, radius: torch.Tensor, *, strict: bool, me
         counts = np.concatenate(list(counts)).astype(np.int64) - 1  # minus the point itself
         if strict:
             counts[given == 0] = 0  # nothing is strictly closer than distance 0
-        return torch.from_numpy(counts).to(points.device)
+        return torch.from_numpy(counts).to(sides[0].device)
     out = []
     for rows in _row_blocks(n):
-        block = torch.cdist(points[rows], points, p=float("inf"))
+        block = _block(sides, rows, p)
         r = radius[rows, None]
         inside = block < r if strict else block <= r
         out.append(inside.sum(dim=1) - 1)

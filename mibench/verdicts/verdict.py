@@ -24,8 +24,8 @@ from mibench.judging import Regime, Tolerances, describe_ceiling, tolerance_prob
 from mibench.registry import make_estimator
 from mibench.tasks.base import binary_entropy
 from mibench.verdicts.atlas import Atlas, MapEvidence, scale_dependence, tail_index
-from mibench.verdicts.consistency import (HEAVY_TAILS, ConsistencyEvidence, another_kind_agrees, consistency_evidence,
-                                          extremes_shift)
+from mibench.verdicts.consistency import (HEAVY_TAILS, ConsistencyEvidence, another_kind_agrees, checks_apply,
+                                          consistency_evidence, extremes_shift)
 from mibench.verdicts.evidence import INTERVAL_Z, DataEvidence, data_evidence
 
 
@@ -179,7 +179,7 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
             _spread_from_extremes(data, *extremes_shift(est, xs, ys, estimate), tol.abs_tol)
     constant = _constant_side(xs, ys)
     checks = None
-    if ys is not None and not est.count_based and not constant:
+    if ys is not None and not constant and checks_apply(est, xs, ys):
         checks = consistency_evidence(est, xs, ys, estimate, data.spread, tol.abs_tol, seed=seed)
     regime, reason, source = combine(map_ev, data, constant, tol.abs_tol, checks, est.count_based)
     if bound is not None and estimate > bound + tol.abs_tol:

@@ -16,9 +16,10 @@ from mibench.tasks.transforms import PER_COORDINATE, apply
 
 def test_task_names_are_the_contract():
     # the six families (with scale_mixture, Student-t's kind of dependence from another
-    # law), then layer_codes (Kolchinsky-Tracey's noisy-layer target)
+    # law), then layer_codes (Kolchinsky-Tracey's noisy-layer target) and beyond_normal (the public
+    # continuous benchmark's 40 tasks)
     assert list_tasks() == ["binary_codes", "parity", "force_to_1", "gaussian", "student_t", "scale_mixture",
-                            "quantized_gaussian", "layer_codes"]
+                            "quantized_gaussian", "layer_codes", "beyond_normal"]
     assert mibench.list_tasks() == list_tasks()
 
 
