@@ -63,16 +63,16 @@ def _rotation(v: np.ndarray, seed: int) -> np.ndarray:
     return v @ (q * np.sign(np.diag(r)))
 
 
-def spiral(v: np.ndarray, i: int = 0, j: int = 1, speed: float = -1.0) -> np.ndarray:
+def spiral(v: np.ndarray, i: int = 0, j: int = 1, speed: float = 1.0) -> np.ndarray:
     """Rotate coordinates i and j of each row by the angle ``speed * ||v||^2``, as
-    exp(angle A) v with A[i, j] = 1, A[j, i] = -1 (bmi's orientation). A rotation keeps
-    the norm, so the same map with -speed inverts it. speed = -1 in the (0, 1) plane is
-    this module's ``spiral``."""
+    exp(angle A) v with A[i, j] = -1, A[j, i] = 1 (the generator of the released
+    ``benchmark-mi``). A rotation keeps the norm, so the same map with -speed inverts it.
+    The defaults are this module's ``spiral``."""
     angle = speed * np.sum(v**2, axis=1)
     out = v.copy()
     c, s = np.cos(angle), np.sin(angle)
-    out[:, i] = c * v[:, i] + s * v[:, j]
-    out[:, j] = -s * v[:, i] + c * v[:, j]
+    out[:, i] = c * v[:, i] - s * v[:, j]
+    out[:, j] = s * v[:, i] + c * v[:, j]
     return out
 
 
