@@ -90,7 +90,12 @@ class Verdict:
                                     "worth at most h(3/N) bits if it is one value",
                    "ceiling": "anywhere the truth can be: an estimate at its ceiling says what N allows, not where "
                               "the truth is",
-                   "exact": "exact"}.get(self.interval_from or "", "from the subsampling curve alone")
+                   "exact": "exact"}
+            source = self.interval_from or ""
+            reference = source.endswith(" and reference") and source != "subsampling and reference"
+            how = how.get(source.removesuffix(" and reference") if reference else source, "from the subsampling curve alone")
+            if reference:  # a binned estimate of continuous data: the truth may lie above every binned value
+                how += ", and the copula kNN reference's band"
             upper = f"{self.interval[1]:.3f} bits" if math.isfinite(self.interval[1]) else "no upper end"
             lines.append(f"90% interval for the truth: {self.interval[0]:.3f} bits to {upper} ({how}).")
         if math.isfinite(self.data.remaining_bias):

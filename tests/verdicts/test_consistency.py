@@ -98,6 +98,7 @@ def test_a_binned_estimate_judged_reliable_over_ten_samples_raises_no_binning_al
     verdict = mibench.trust(*task.sample(5000, 0), BINNED8)
     assert verdict.checks.regime == "reliable" and verdict.checks.null > 0.1
     assert verdict.interval[0] <= task.mutual_information <= verdict.interval[1]
+    assert "and the copula kNN reference's band" in str(verdict)  # the interval says what made it
 
 
 def test_binned_layers_against_labels_are_left_to_the_map_and_the_curve():
