@@ -202,17 +202,14 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
             interval, interval_from = _at_ceiling_interval(data, floor, upper, tol.abs_tol)
         else:
             interval, interval_from = truth_interval(estimate, map_ev, data, checks)
-        if source == "data and reference" and math.isfinite(checks.reference_se):  # the other kind's band too
+        # The reference's band joins the interval where another kind vouched for clean data, and for
+        # a binned estimate of continuous data: binning loses the dependence finer than its cells,
+        # so the truth may lie above every binned value, and the reference bins nothing.
+        binned_reference = est.count_based and checks is not None and checks.regime != Regime.BIASED
+        if (source == "data and reference" or binned_reference) and math.isfinite(checks.reference_se):
             half = INTERVAL_Z * checks.reference_se
             interval = (min(interval[0], checks.reference - half), max(interval[1], checks.reference + half))
-            interval_from = "subsampling and reference"
-        elif est.count_based and checks is not None and checks.regime != Regime.BIASED and \
-                math.isfinite(checks.reference_se):
-            # binning loses the dependence finer than its cells, so the truth may lie above every
-            # binned estimate; the reference bins nothing: the interval reaches its band as well
-            half = INTERVAL_Z * checks.reference_se
-            interval = (min(interval[0], checks.reference - half), max(interval[1], checks.reference + half))
-            interval_from = f"{interval_from} and reference"
+            interval_from = "subsampling and reference" if source == "data and reference" else f"{interval_from} and reference"
         scale = scale_for(INTERVAL_SCALE, "counts" if est.count_based else "continuous", interval_from)
         interval = within(widened(within(interval, floor, upper), scale), floor, upper)
     bias = map_ev.expected_bias
