@@ -20,12 +20,25 @@ import torch
 SMALL_WORK = 1 << 20  # input values below which one thread is faster (thread start-up dominates)
 
 
+def _running_here() -> int:
+    """Threads of this process running now (Linux): torch's and the tree searches' workers
+    still spinning after the last call are ours, not a neighbour's."""
+    running = 0
+    for stat in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{stat}/stat", encoding="ascii") as f:
+                running += f.read().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):  # a thread that ended meanwhile
+            continue
+    return max(1, running)  # the reader itself is one of them
+
+
 def busy_elsewhere() -> float:
-    """Tasks running or runnable now besides this one (Linux), or the 1-minute load average."""
+    """Tasks of other processes running or runnable now (Linux), or the 1-minute load average."""
     try:
         with open("/proc/loadavg", encoding="ascii") as f:
             running = int(f.read().split()[3].split("/")[0])
-        return max(0, running - 1)  # the reader itself is one of them
+        return max(0, running - _running_here())
     except (OSError, ValueError, IndexError):
         try:
             return os.getloadavg()[0]

@@ -54,6 +54,9 @@ class BaseEstimator:
     #: True when its estimates are functions of the counts of integer codes (the discrete
     #: estimators, and binning in front of them): :meth:`codes` gives the codes counted.
     count_based: ClassVar[bool] = False
+    #: True when its cost grows with pairs of rows (neighbour searches, kernel sums, Gram
+    #: matrices): the work that sets its thread count is then rows x values, not values.
+    pairwise: ClassVar[bool] = False
     #: True when it trains a model on minibatches (neural critics): seeded, so repeatable,
     #: but the row order changes its estimate.
     stochastic: ClassVar[bool] = False
@@ -171,7 +174,7 @@ class BaseEstimator:
         return task.mutual_information
 
     def _run(self, arrays: Sequence[Any], names: Sequence[str], terms: Terms) -> Any:
-        with fitting_threads(sum(values_in(a) for a in arrays)):  # one thread when small or when the cores are busy
+        with fitting_threads(self.work(arrays)):  # one thread when small or when the cores are busy
             prepared = prepare(arrays, names)
             self.check_params(len(arrays))
             if self.uses_distances:
@@ -179,6 +182,16 @@ class BaseEstimator:
                     check_scale(t, name, self.name)
             values = self._estimate(prepared, list(names), terms)
             return prepared.finish(values)
+
+    def work(self, arrays: Sequence[Any]) -> int:
+        """The size of the work on these inputs, in input values (times rows where the cost
+        grows with pairs of rows: 10^4 rows of 13 columns are a second of neighbour search,
+        not a small job)."""
+        values = sum(values_in(a) for a in arrays)
+        if not self.pairwise:
+            return values
+        shape = getattr(arrays[0], "shape", ())
+        return values * (int(shape[-2]) if len(shape) >= 2 else int(shape[0]) if len(shape) == 1 else 1)
 
     def check_params(self, n_variables: int) -> None:
         """Raise ValueError for invalid parameter values (called before estimating)."""

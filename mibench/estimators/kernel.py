@@ -74,6 +74,7 @@ class KDE(ContinuousEstimator):
     """Gaussian KDE entropy (bits) with Scott's rule; MI from three entropies."""
 
     name = "kde"
+    pairwise = True
     params = {"leave_one_out": True}
     summary = "Gaussian kernel density, Scott's rule bandwidth, leave-one-out resubstitution"
     reference = "Scott (1992) Multivariate Density Estimation; GIB paper's KDE check"
@@ -99,6 +100,7 @@ class KolchinskyTracey(ContinuousEstimator):
     for integer labels Y (bits)."""
 
     name = "kolchinsky_tracey"
+    pairwise = True
     params = {"sigma2": 0.1, "bound": "upper"}
     summary = "KL (upper) / Bhattacharyya (lower) pairwise bounds for T plus Gaussian noise (Saxe et al.)"
     reference = "Kolchinsky & Tracey (2017) Entropy 19:361; Saxe et al. (2019) J. Stat. Mech. 124020"

@@ -54,6 +54,7 @@ def _digamma_of_counts(counts: torch.Tensor, shift: float) -> torch.Tensor:
 
 class _NeighbourEstimator(ContinuousEstimator):
     nearest_neighbours = True
+    pairwise = True
 
     def check_params(self, n_variables: int) -> None:
         check_range("k", self._params["k"], 1, integer=True, owner=self.name)

@@ -42,6 +42,7 @@ def _eigenvalues(a: torch.Tensor) -> torch.Tensor:
 
 class MatrixRenyi(ContinuousEstimator):
     name = "renyi"
+    pairwise = True
     params = {"alpha": 1.01, "sigma": None}
     summary = "matrix-based Renyi alpha-entropy from Gram-matrix eigenvalues (no density)"
     reference = "Sanchez Giraldo, Rao & Principe (2015) IEEE Trans. Inf. Theory 61:535; Yu et al. (2019)"

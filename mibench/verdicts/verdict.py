@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from mibench._validate import check_tensor
-from mibench.core.threads import fitting_threads, values_in
+from mibench.core.threads import fitting_threads
 from mibench.arrays import plain
 from mibench.judging import Regime, Tolerances, describe_ceiling, tolerance_problems
 from mibench.registry import make_estimator
@@ -164,7 +164,7 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
     ids = None if input_ids is None else _as_rows(input_ids, "input_ids")
     if ids is not None and ids.shape[0] != xs.shape[0]:
         raise ValueError(f"input_ids has {ids.shape[0]} rows and x has {xs.shape[0]}: give one id per row")
-    with fitting_threads(values_in(xs) + (0 if ys is None else values_in(ys))):  # one thread on busy cores
+    with fitting_threads(est.work([xs] if ys is None else [xs, ys])):  # one thread on busy cores
         return _judged(est, xs, ys, ids, tol, seed, maps, bound)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import mibench
@@ -40,3 +41,40 @@ def test_an_estimate_restores_torchs_thread_setting_and_sees_the_chosen_one(monk
 
 def test_busy_elsewhere_reads_a_count():
     assert threads.busy_elsewhere() >= 0 and threads.cores() >= 1
+
+
+def test_pairwise_estimators_count_rows_times_values_as_their_work():
+    """10^4 rows of 13 columns are about a second of neighbour search: a KSG or KDE call on
+    them must not be judged small work (it ran on one thread, twice as slow on 2 cores),
+    while the same values counted by a plug-in are."""
+    from mibench.registry import make_estimator
+
+    x, y = np.zeros((10_000, 10)), np.zeros((10_000, 3))
+    values = x.size + y.size
+    assert make_estimator("plugin").work([x, y]) == values < threads.SMALL_WORK
+    for spec in ("ksg", "kozachenko_leonenko", "kde", "renyi"):
+        assert make_estimator(spec).work([x, y]) == 10_000 * values
+        assert make_estimator(spec).work([x[None], y[None]]) == 10_000 * values  # a batch: rows are its second axis
+    assert make_estimator("ksg").work([x[:64, :1], y[:64, :1]]) < threads.SMALL_WORK  # small samples stay on one thread
+
+
+def test_this_process_running_threads_are_not_counted_as_busy_neighbours(monkeypatch, tmp_path):
+    """The kernel's count of runnable tasks includes this process's own threads (torch's or
+    the tree searches' workers still spinning): only the others' are neighbours."""
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("0.50 0.40 0.30 3/120 4242\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(loadavg if path == "/proc/loadavg" else path,
+                                                                          *a, **k))
+    monkeypatch.setattr(threads, "_running_here", lambda: 3)
+    assert threads.busy_elsewhere() == 0
+    monkeypatch.setattr(threads, "_running_here", lambda: 1)
+    assert threads.busy_elsewhere() == 2
+
+
+def test_running_here_counts_at_least_the_caller():
+    import os
+
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("no /proc (not Linux)")
+    assert threads._running_here() >= 1
