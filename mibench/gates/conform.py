@@ -199,6 +199,7 @@ def check_never_above_hard_ceiling(est: Estimator, rng: np.random.Generator) -> 
         return _skip("declares no hard ceiling")
     worst = []
     for n in (2, 3, 17, SMALL_N) if takes_codes(est) else (40, SMALL_N):
+        n = max(n, est.min_rows(2) if hasattr(est, "min_rows") else 2)  # a budget that needs more rows to train
         x, y, _ = _pair(est, rng, n)
         values = [_value(est.mutual_information(x, y))]
         if est.estimates_entropy:

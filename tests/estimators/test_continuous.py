@@ -222,7 +222,7 @@ def test_renyi_mi_grows_with_dependence():
 def test_infonce_never_exceeds_log2_batch_and_is_seeded():
     task = get_task("gaussian", dim_x=4, dim_y=4, rho=0.99)  # about 26 bits
     x, y = task.sample(512, seed=1)
-    spec = "infonce(steps=100, batch_size=16, hidden=16, lr=0.005)"
+    spec = "infonce(steps=100, batch_size=16, hidden=16, lr=0.005, split=None, eval_every=0, patience=0, eval_batch=16)"
     value = mibench.mutual_information(x, y, spec)
     assert value <= 4.0 + 1e-9 < task.mutual_information
     assert value == mibench.mutual_information(x, y, spec)
