@@ -6,7 +6,8 @@ ended, and the error it would have reported there (the best evaluation so far).
 
     python scripts/budget_curve.py [--steps 4000] [--n 5000] [--seeds 2] [--out docs]
 
-Writes OUT/budget_curve.md (a table) and OUT/budget_curve.png (a figure). Seeds are
+Writes OUT/budget_curve.md (a table), OUT/budget_curve.png (a figure) and
+OUT/budget_curve.csv (every evaluation). Seeds are
 separate samples, trained side by side as one batch. About 10 minutes on 2 cores with
 the defaults.
 """
@@ -73,8 +74,21 @@ def main() -> None:
             rows.append(row)
             print(f"{task_id} {bound}: {seconds:.0f} s, stop at {row['stop_step']:.0f} steps, "
                   f"error there {row['stop_error']:+.3f}, at {steps[-1]} steps {errors[-1].mean():+.3f}", flush=True)
+    with open(out / "budget_curve.csv", "w", encoding="utf-8") as fh:
+        fh.write("task,bound,sample,step,error_bits\n")
+        for (task_id, bound), (steps, errors) in curves.items():
+            for sample in range(errors.shape[1]):
+                for step, error in zip(steps, errors[:, sample]):
+                    fh.write(f"{task_id},{bound},{sample},{step},{error:.6g}\n")
     write_table(rows, out / "budget_curve.md", args)
     draw(curves, out / "budget_curve.png", args)
+
+
+FLOOR = -5.0  # bits: errors below this are blow-ups (a critic's exp overflowing on heavy tails), shown as such
+
+
+def bits(error: float) -> str:
+    return f"{error:+.3f}" if error >= FLOOR else f"< {FLOOR:+.0f}"
 
 
 def write_table(rows: list[dict], path: Path, args: argparse.Namespace) -> None:
@@ -89,14 +103,16 @@ def write_table(rows: list[dict], path: Path, args: argparse.Namespace) -> None:
         f"every 250 steps), trained {args.steps} steps with no early stop; *early stop at* is where the protocol's "
         "stop (2 evaluations without gain) would have ended, *error there* what it would have reported (the best "
         "evaluation so far), *best of all* the best over the whole run. Made by `python scripts/budget_curve.py` "
-        f"(--steps {args.steps} --n {args.n} --seeds {args.seeds}); the figure is `budget_curve.png`.",
+        f"(--steps {args.steps} --n {args.n} --seeds {args.seeds}); the figure is `budget_curve.png`, every "
+        f"evaluation of every sample is in `budget_curve.csv`. Errors below {FLOOR:+.0f} bits (a critic whose "
+        "exponentials overflow on a heavy-tailed held-out row) are shown as such.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * 2 + "---:|" * (len(head) - 2),
     ]
     for r in rows:
-        cells = [f"{r['task']} ({r['truth']:.3f})", r["bound"]] + [f"{r[f'at_{at}']:+.3f}" for at in read_at]
-        cells += [f"{r['stop_step']:.0f}", f"{r['stop_error']:+.3f}", f"{r['best_error']:+.3f}", f"{r['seconds']:.0f}"]
+        cells = [f"{r['task']} ({r['truth']:.3f})", r["bound"]] + [bits(r[f"at_{at}"]) for at in read_at]
+        cells += [f"{r['stop_step']:.0f}", bits(r["stop_error"]), bits(r["best_error"]), f"{r['seconds']:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {path}")
@@ -119,7 +135,14 @@ def draw(curves: dict, path: Path, args: argparse.Namespace) -> None:
             stop = np.mean([steps[early_stop(errors[:, s])[0]] for s in range(errors.shape[1])])
             ax.axvline(stop, color=colours[bound], ls=":", lw=1)
         ax.axhline(0, color="black", lw=0.8)
+        low = min(float(np.nanmin(curves[task_id, b][1].mean(axis=1))) for b in BOUNDS)
+        ax.set_ylim(max(low, FLOOR) - 0.1, 0.1)
+        if low < FLOOR:
+            ax.text(0.02, 0.02, f"below {FLOOR:+.0f} bits: off the axis", transform=ax.transAxes, fontsize=8, color="0.3")
         ax.set_xscale("log")
+        ticks = [t for t in (250, 500, 1000, 2000, 4000, 10_000) if t <= args.steps]
+        ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+        ax.minorticks_off()
         ax.set_title(task_id, fontsize=10)
         ax.set_xlabel("training steps (dotted: where early stopping would end)")
         ax.grid(alpha=0.3)

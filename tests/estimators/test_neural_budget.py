@@ -24,6 +24,7 @@ def test_the_spec_always_states_the_budget_and_reads_back(name):
     assert parse_spec(est.spec).spec == est.spec
     assert make_estimator(f"{name}(seed=3)").spec == f"{name}({PUBLISHED}, seed=3)"
     assert est.min_rows(2) == 512  # half the rows train, in batches of 256
+    assert make_estimator(name, hidden=[16, 8]).spec == est.spec  # a list from Python is the same widths
 
 
 @pytest.mark.parametrize("name", BOUNDS)
@@ -156,3 +157,24 @@ def test_the_training_curve_is_the_run_the_estimate_comes_from():
     assert mibench.mutual_information(x, y, spec) == values.max()  # the best evaluation, bit for bit
     with pytest.raises(ValueError, match="fewer than its batch_size=256"):
         make_estimator("nwj").training_curve(x, y)
+
+
+def test_a_trained_critic_gives_the_same_number_whatever_the_cores_free(monkeypatch):
+    """Threads round matrix products differently and training amplifies it; the thread
+    count follows the load of the moment, so a critic must not take threads from it."""
+    from mibench.core import threads
+
+    monkeypatch.setattr(threads, "SMALL_WORK", 1)  # every input counts as large work
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    monkeypatch.setattr(threads, "busy_elsewhere", lambda: 0)
+    x, y = get_task("gaussian", dim_x=5, dim_y=5, rho=0.5).sample(2000, seed=6)
+    spec = "infonce(steps=200, patience=0, eval_every=100)"
+    before = torch.get_num_threads()
+    try:
+        values = []
+        for n_threads in (1, 2):
+            torch.set_num_threads(n_threads)
+            values.append(mibench.mutual_information(x, y, spec))
+    finally:
+        torch.set_num_threads(before)
+    assert values[0] == values[1]
