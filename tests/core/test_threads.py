@@ -72,9 +72,25 @@ def test_this_process_running_threads_are_not_counted_as_busy_neighbours(monkeyp
     assert threads.busy_elsewhere() == 2
 
 
-def test_running_here_counts_at_least_the_caller():
+def test_running_here_sees_a_thread_of_ours_that_is_working():
+    """A thread of this process busy in NumPy (the GIL released) is running: counted as ours."""
     import os
+    import threading
 
     if not os.path.isdir("/proc/self/task"):
         pytest.skip("no /proc (not Linux)")
-    assert threads._running_here() >= 1
+    stop = threading.Event()
+
+    def work():
+        data = np.random.default_rng(0).standard_normal(2_000_000)
+        while not stop.is_set():
+            np.sort(data)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    try:
+        seen = max(threads._running_here() for _ in range(200))
+    finally:
+        stop.set()
+        worker.join()
+    assert seen >= 2
