@@ -3,7 +3,8 @@
 lr 0.1, MLP (16, 8), half the rows held out, the best held-out evaluation every 250
 steps, stopping after 2 without gain, at most 10,000 steps), n = 5,000 rows.
 
-    python scripts/neural_benchmark.py [--seeds 1] [--tasks ID ...] [--out docs/neural_benchmark.md]
+    python scripts/neural_benchmark.py [--seeds 1] [--tasks ID ...] [--out docs/neural_benchmark.md] [--csv F]
+    python scripts/neural_benchmark.py --from-csv A.csv B.csv     # the table from runs split by task
 
 Seeds are separate samples trained side by side as one batch (each gets what it would
 alone). On 2 cores one seed of all 40 tasks takes about 45 minutes. Errors are in bits
@@ -32,7 +33,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--tasks", nargs="*", help="task ids (default: all 40)")
     parser.add_argument("--out", default="docs/neural_benchmark.md")
+    parser.add_argument("--csv", help="also write every estimate (bits) here")
+    parser.add_argument("--from-csv", nargs="*", help="only write the table from these --csv files (runs split by task)")
     args = parser.parse_args()
+    if args.from_csv:
+        import pandas as pd
+
+        d = pd.concat([pd.read_csv(f) for f in args.from_csv]).set_index("task").loc[list(TASK_IDS)]
+        rows = [{"task": t, "truth": g["truth"].iloc[0], **{b: g[b].to_numpy() for b in BOUNDS}}
+                for t, g in d.groupby(level=0, sort=False)]
+        write(rows, args, float(d["seconds"].sum()))
+        return
     names = args.tasks or list(TASK_IDS)
     rows, total = [], time.perf_counter()
     for name in names:
@@ -47,6 +58,14 @@ def main() -> None:
         rows.append(row)
         print(f"{name}: truth {row['truth']:.3f}; " + ", ".join(
             f"{b} {row[b].mean():.3f} ({row[f'{b}_s']:.0f} s)" for b in BOUNDS), flush=True)
+    if args.csv:
+        with open(args.csv, "w", encoding="utf-8") as fh:
+            fh.write("task,truth,sample," + ",".join(BOUNDS) + ",seconds\n")
+            for r in rows:
+                for i in range(args.seeds):
+                    seconds = sum(r[f"{b}_s"] for b in BOUNDS) / args.seeds
+                    fh.write(f"{r['task']},{r['truth']!r},{i}," + ",".join(repr(float(r[b][i])) for b in BOUNDS)
+                             + f",{seconds}\n")
     write(rows, args, time.perf_counter() - total)
 
 

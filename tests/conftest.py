@@ -22,7 +22,7 @@ BINNED_SPECS = [
     "binned(grassberger, rule=quantile, bins=4)",
     "binned(jackknife, rule=width, width=1.5)",
 ]
-NEURAL_BUDGET = "steps=150, batch_size=32, lr=0.005, hidden=16, split=None, eval_every=0, patience=0, eval_batch=32"  # the default map's
+NEURAL_BUDGET = "steps=150, batch_size=32, lr=0.005, hidden=16, split=None, eval_every=0, patience=0, eval_batch=32, out_bias=None"  # the default map's
 CONTINUOUS_SPECS = [
     "ksg",
     "ksg(algorithm=2)",

@@ -16,13 +16,15 @@ estimation rows every so many steps and after the last; the estimate is the best
 those evaluations, and training stops once ``patience`` evaluations in a row have not
 improved on it (0: never early). ``eval_batch``: the evaluation takes the estimation rows
 in batches of that many (their bounds averaged), or all of them as one batch when 0.
+``out_bias``: a trainable offset added to the critic's output, starting at this value
+(None: none), as bmi's critic has.
 The defaults are the protocol of the public continuous benchmark (Czyz et al., NeurIPS
 2023, package ``benchmark-mi``): batch 256, Adam lr 0.1, MLP (16, 8), standardised,
 half the rows to train and half to estimate, evaluated on the whole held-out half every
 250 steps, the best held-out value, stopping after 2 evaluations without improvement,
 at most 10,000 steps (the package's own default is 2,000). The default map pins a small
 budget (150 steps, batch 32, two layers of 16, lr 0.005, no split, one evaluation in
-batches of 32); its name says so.
+batches of 32, no output offset); its name says so.
 Deterministic for ``seed``: weights, the split and batches come from a private
 generator, never the global RNG. Reported in bits. Known failure: high variance (NWJ, MINE), the log B
 ceiling (InfoNCE), and McAllester & Stratos (2020): any distribution-free
@@ -49,11 +51,15 @@ def _widths(hidden: int | tuple[int, ...] | list[int]) -> tuple[int, ...]:
     return (hidden, hidden) if isinstance(hidden, int) else tuple(hidden)
 
 
-def _critic(dim: int, hidden: tuple[int, ...], copies: int, generator: torch.Generator, device: torch.device
-            ) -> list[torch.Tensor]:
+def _critic(dim: int, hidden: tuple[int, ...], copies: int, generator: torch.Generator, device: torch.device,
+            out_bias: float | None = None) -> list[torch.Tensor]:
     """Weights and biases of an MLP critic dim -> hidden[0] -> ... -> 1 (ReLU), PyTorch's
     default uniform initialisation drawn from ``generator``, stacked ``copies`` times: one
-    independent critic per batch element, all starting from the same draw."""
+    independent critic per batch element, all starting from the same draw; then, unless
+    ``out_bias`` is None, one more trainable offset of the output starting at ``out_bias``
+    (bmi's critic starts it at 1: NWJ's bound is then 0 at the start instead of -e^-1, and
+    at lr 0.1 without it NWJ's critic collapsed to a constant, a bound of exactly 0, on every
+    25- and 50-dimensional task of the benchmark)."""
     params = []
     sizes = (dim, *hidden, 1)
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -61,6 +67,8 @@ def _critic(dim: int, hidden: tuple[int, ...], copies: int, generator: torch.Gen
         for shape in ((fan_out, fan_in), (fan_out,)):
             draw = torch.rand(shape, generator=generator, device=device) * 2 * bound - bound
             params.append(draw.expand(copies, *shape).clone().requires_grad_(True))
+    if out_bias is not None:  # a constant start: no draw from the generator
+        params.append(torch.full((copies, 1), float(out_bias), device=device).requires_grad_(True))
     return params
 
 
@@ -71,11 +79,13 @@ def _scores(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> tor
     b = y.shape[1]
     h = torch.cat([x[:, :, None, :].expand(-1, -1, b, -1), y[:, None, :, :].expand(-1, c, -1, -1)], dim=3)
     h = h.reshape(copies, c * b, -1)
-    layers = len(params) // 2
+    layers = len(params) // 2  # weight and bias per layer, and the output offset last where there is one
     for layer in range(layers):
         h = _Linears.apply(h, params[2 * layer], params[2 * layer + 1])
         if layer < layers - 1:
             h = torch.relu(h)
+    if len(params) % 2:
+        h = h + params[-1][:, None, :]
     return h.reshape(copies, c, b)
 
 
@@ -132,7 +142,7 @@ def _mismatched(scores: torch.Tensor) -> torch.Tensor:
 
 class _VariationalBound(ContinuousEstimator):
     params = {"steps": 10_000, "batch_size": 256, "lr": 0.1, "hidden": (16, 8), "split": 0.5, "eval_every": 250,
-              "patience": 2, "eval_batch": 0, "seed": 0}
+              "patience": 2, "eval_batch": 0, "out_bias": 1.0, "seed": 0}
     BUDGET = ("steps", "batch_size", "lr", "hidden", "split", "eval_every", "patience", "eval_batch")
     rejects_constant_columns = False
     stochastic = True
@@ -170,6 +180,10 @@ class _VariationalBound(ContinuousEstimator):
                              "set eval_every (e.g. 250) or patience=0")
         if p["eval_batch"] != 0:
             check_range("eval_batch", p["eval_batch"], 2, integer=True, owner=own)
+        bias = p["out_bias"]
+        if bias is not None and (isinstance(bias, bool) or not isinstance(bias, (int, float)) or not math.isfinite(bias)):
+            raise ValueError(f"{own}: out_bias (the critic's output offset at the start) must be a finite number or "
+                             f"None; got {bias!r}")
         check_range("seed", p["seed"], 0, integer=True, owner=own)
 
     def _rows(self, n: int) -> tuple[int, int]:
@@ -272,7 +286,7 @@ class _VariationalBound(ContinuousEstimator):
         y = ((y - y.mean(1, keepdim=True)) / y.std(1, keepdim=True).clamp(min=1e-12)).float()
         copies, n, b = x.shape[0], x.shape[1], p["batch_size"]
         with torch.enable_grad():
-            params = _critic(x.shape[2] + y.shape[2], _widths(p["hidden"]), copies, g, device)
+            params = _critic(x.shape[2] + y.shape[2], _widths(p["hidden"]), copies, g, device, p["out_bias"])
         train = held = None
         if p["split"] is not None:
             order = torch.randperm(n, generator=g, device=device)
