@@ -42,7 +42,7 @@ def main() -> None:
         d = pd.concat([pd.read_csv(f) for f in args.from_csv]).set_index("task").loc[list(TASK_IDS)]
         rows = [{"task": t, "truth": g["truth"].iloc[0], **{b: g[b].to_numpy() for b in BOUNDS}}
                 for t, g in d.groupby(level=0, sort=False)]
-        write(rows, args, float(d["seconds"].sum()))
+        write(rows, args, float(d["seconds"].sum()), "summed over the runs merged")
         return
     names = args.tasks or list(TASK_IDS)
     rows, total = [], time.perf_counter()
@@ -69,7 +69,7 @@ def main() -> None:
     write(rows, args, time.perf_counter() - total)
 
 
-def write(rows: list[dict], args: argparse.Namespace, seconds: float) -> None:
+def write(rows: list[dict], args: argparse.Namespace, seconds: float, how: str = "on a 2-core machine") -> None:
     specs = ", ".join(f"`{make_estimator(b).spec}`" for b in BOUNDS[:1])
     spread = " ± seed std" if args.seeds > 1 else ""
     lines = [
@@ -78,7 +78,7 @@ def write(rows: list[dict], args: argparse.Namespace, seconds: float) -> None:
         f"`python scripts/neural_benchmark.py --seeds {args.seeds}`: the 40 tasks of Czyz et al. (2023) as mibench's "
         f"`beyond_normal` family, n = {args.n}, {args.seeds} sample(s) per task, estimate{spread} in **bits** and its "
         f"error (estimate − truth). Each bound runs its default spec, the benchmark's protocol: {specs} (and the same "
-        f"for `nwj` and `mine`). Run time {seconds / 60:.0f} min on a 2-core machine. These are mibench's own numbers; "
+        f"for `nwj` and `mine`). Run time {seconds / 60:.0f} min ({how}). These are mibench's own numbers; "
         "the package's neural estimators were not run beside them.",
         "",
         "| task | truth | InfoNCE | error | NWJ | error | MINE | error |",

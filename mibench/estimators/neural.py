@@ -57,9 +57,9 @@ def _critic(dim: int, hidden: tuple[int, ...], copies: int, generator: torch.Gen
     default uniform initialisation drawn from ``generator``, stacked ``copies`` times: one
     independent critic per batch element, all starting from the same draw; then, unless
     ``out_bias`` is None, one more trainable offset of the output starting at ``out_bias``
-    (bmi's critic starts it at 1: NWJ's bound is then 0 at the start instead of -e^-1, and
-    at lr 0.1 without it NWJ's critic collapsed to a constant, a bound of exactly 0, on every
-    25- and 50-dimensional task of the benchmark)."""
+    (bmi's critic starts it at 1: NWJ's bound is then 0 at the start instead of -e^-1; at
+    lr 0.1 without it NWJ's critic collapsed to a constant, a bound of exactly 0, on all
+    seven 25- and 50-dimensional tasks of the benchmark, with it on four of them)."""
     params = []
     sizes = (dim, *hidden, 1)
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
