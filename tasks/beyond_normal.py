@@ -158,9 +158,15 @@ class BeyondNormal(Task):
     name = "beyond_normal"
     continuous = True
     params = {"task": "1v1-normal-0.75"}
-    summary = "the 40 tasks of the public continuous benchmark (Czyz et al. 2023), by its task ids"
+    summary = "the 40 tasks of the public continuous benchmark (Czyz et al. 2023), by its task ids (or number 1-40)"
 
     def _validate(self) -> None:
+        number = self.task
+        if isinstance(number, int) and not isinstance(number, bool):  # a suite's D axis: the task's number
+            if not 1 <= number <= len(TASK_IDS):
+                raise ValueError(f"task number must be 1 to {len(TASK_IDS)} (the position in TASK_IDS, the "
+                                 f"package's order); got {number}")
+            self._params["task"] = TASK_IDS[number - 1]  # the id names the task, whichever way it was given
         check_choice("task", self.task, TASK_IDS)
         self._base, self._maps = RECIPES[self.task]
         self._base_task = _base_task(self._base)

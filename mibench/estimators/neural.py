@@ -194,6 +194,18 @@ class _VariationalBound(ContinuousEstimator):
         train = math.floor(split * n)  # as scikit-learn's train_test_split, which bmi uses
         return train, n - train
 
+    def critic_pairs(self, n: int) -> float:
+        """About how many (x, y) pairs the critic scores on n rows, training and evaluating:
+        what a run costs (the sweep's cost model). An early stop is taken to come after
+        patience + 3 evaluations, as it did on the benchmark's tasks (750 to 1,250 steps)."""
+        p = self._params
+        steps = p["steps"]
+        if p["patience"] and p["eval_every"]:
+            steps = min(steps, p["eval_every"] * (p["patience"] + 3))
+        held = self._rows(n)[1]
+        evaluations = (steps // p["eval_every"] if p["eval_every"] else 0) + 1
+        return steps * p["batch_size"] ** 2 + evaluations * held * (p["eval_batch"] or held)
+
     def min_rows(self, columns: int) -> int:
         """The fewest rows that fill a training batch and an evaluation batch (2 pairs at least)."""
         self.check_params(2)

@@ -40,7 +40,7 @@ TIMING_N = 1024  # the N of the median time per estimate
 FORMATS = ("md", "html", "csv")
 SCORE_TEXT = ("Score: per task family the estimator runs on, the share of the family's grid groups (one task and N "
               "over all seeds) it ran and found reliable (a group it did not run counts as not reliable), averaged over "
-              "those families, each weighing the same; ties broken by the median |bias|. Rank `=`: tied to 3 decimals. Reach at N = {n:,}: the largest H(X,Y) (code families) or true "
+              "those families, each weighing the same; ties broken by the median |bias|. Rank `=`: tied to 3 decimals. Reach at N = {n}: the largest H(X,Y) (code families) or true "
               "I(X;Y) (continuous ones) below which every group is reliable (`>=`: every group of the grid is; "
               "`none`: not even the easiest). Regimes: see `mibench map`'s summary.")
 
@@ -142,11 +142,13 @@ def _nearest_n(ns: list[int], target: int) -> int:
 def build(cells: pd.DataFrame, tolerances: Tolerances | dict[str, float] | None = None) -> dict[str, Any]:
     """The board from stored cells: ``overall`` (one row per estimator, sorted by rank),
     ``families`` (one row per estimator and family, ranked within each family),
-    ``regimes`` and ``reference_n`` (the grid N nearest 10,000)."""
+    ``regimes`` and ``reference_n`` (per family, its grid N nearest 10,000)."""
     regimes = classify(cells, tolerances)
     points, _ = frontiers(regimes)
-    ref_n = _nearest_n(sorted(int(n) for n in regimes["n"].unique()), REFERENCE_N)
     families = list(dict.fromkeys(cells["family"]))
+    # each family's own grid N nearest 10,000 (a family may run on its own N, e.g. a benchmark's n = 5,000)
+    ref_n = {f: _nearest_n(sorted(int(n) for n in regimes.loc[regimes["family"] == f, "n"].unique()), REFERENCE_N)
+             for f in families}
     grid = regimes[regimes["d"].notna()]
     family_groups = grid.groupby("family")[["task_id", "n"]].apply(lambda g: len(g.drop_duplicates()))
     fam_rows = []
@@ -155,7 +157,7 @@ def build(cells: pd.DataFrame, tolerances: Tolerances | dict[str, float] | None 
         fam_rows.append({"estimator": est, "family": fam, "groups": len(g), "of": int(family_groups[fam]),
                          "reliable": (g["regime"] == Regime.RELIABLE).sum() / family_groups[fam],
                          "median_abs_bias": _errors(c)["median_abs_bias"],
-                         **_reach(points, est, fam, ref_n)})
+                         **_reach(points, est, fam, ref_n[fam])})
     fam = pd.DataFrame(fam_rows)
     fam["rank"] = ""
     fam["_position"] = 0
@@ -257,9 +259,17 @@ def _overall_table(board: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 def _family_table(board: dict[str, Any], family: str) -> tuple[list[str], list[list[str]]]:
     fam = board["families"]
     g = fam[fam["family"] == family]
-    head = ["rank", "estimator", "reliable", f"reach at N={board['reference_n']:,}", "median abs bias", "groups run"]
+    head = ["rank", "estimator", "reliable", f"reach at N={board['reference_n'][family]:,}", "median abs bias", "groups run"]
     return head, [[r["rank"], f"`{r['estimator']}`", _pct(r["reliable"]), r["reach"], _num(r["median_abs_bias"]),
                    f"{r['groups']} of {r['of']}"] for r in g.to_dict("records")]
+
+
+def _reference_text(board: dict[str, Any]) -> str:
+    """"10,000" or, where families differ, "10,000 (beyond_normal: 5,000)"."""
+    counts = pd.Series(board["reference_n"]).value_counts()
+    common = int(counts.index[0])
+    other = [f"{f}: {n:,}" for f, n in board["reference_n"].items() if n != common]
+    return f"{common:,}" + (f" ({'; '.join(other)})" if other else "")
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
@@ -271,7 +281,7 @@ def _skipped_lines(skipped: list[tuple[str, str]]) -> list[str]:
 
 
 def render_markdown(board: dict[str, Any], suite: str, skipped: list[tuple[str, str]]) -> str:
-    lines = [f"# mibench leaderboard: suite `{suite}`", "", SCORE_TEXT.format(n=board["reference_n"]), "",
+    lines = [f"# mibench leaderboard: suite `{suite}`", "", SCORE_TEXT.format(n=_reference_text(board)), "",
              "## Overall", ""]
     lines += _md_table(*_overall_table(board))
     for family in board["family_names"]:
@@ -293,7 +303,7 @@ def render_html(board: dict[str, Any], suite: str, skipped: list[tuple[str, str]
         return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
     parts = [f"<h1>mibench leaderboard: suite {html.escape(suite)}</h1>",
-             f"<p>{html.escape(SCORE_TEXT.format(n=board['reference_n']))}</p>", "<h2>Overall</h2>",
+             f"<p>{html.escape(SCORE_TEXT.format(n=_reference_text(board)))}</p>", "<h2>Overall</h2>",
              table(*_overall_table(board))]
     with tempfile.TemporaryDirectory() as tmp:
         for family in board["family_names"]:

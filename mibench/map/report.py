@@ -69,7 +69,7 @@ def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str,
         label = suite.d_label(family)
         fam_points = points[points["family"] == family] if not points.empty else points
         rows = regimes[regimes["family"] == family]  # each figure gets only its family's rows
-        draw.append((regime_heatmap, rows, family, label, out / f"map_{_slug(family)}.png", fam_points, _caps(suite)))
+        draw.append((regime_heatmap, rows, family, label, out / f"map_{_slug(family)}.png", fam_points, _caps(suite, family)))
         draw.append((bias_curves, rows, family, label, suite.tolerances, out / f"bias_{_slug(family)}.png"))
     figures = [_figure_path(job) for job in draw]
     prints = {path.name: _fingerprint(job) for path, job in zip(figures, draw)}
@@ -139,9 +139,19 @@ def _draw(job: tuple) -> Path:
     return plot(*args)
 
 
-def _caps(suite: Suite) -> dict[str, tuple[float, float]]:
-    """(max_n, max_d) of each estimator the suite caps, by spec."""
-    return {e.spec: limit for e, limit in zip(suite.estimators, suite.limits) if limit != (math.inf, math.inf)}
+def _own_grid(entry: Any) -> str:
+    """"; family F on its own N / D ..." for a family that does not use the suite's grid."""
+    axes = [f"{axis} = {', '.join(map(str, values))}" for axis, values in (("N", entry.n), ("D", entry.d)) if values]
+    return f"; {entry.family} on its own {' and '.join(axes)}" if axes else ""
+
+
+def _caps(suite: Suite, family: str) -> dict[str, tuple[float, float]]:
+    """(max_n, max_d) of each estimator the suite caps on this family, by spec (max_d
+    does not bound a family with its own D axis)."""
+    entry = next(t for t in suite.tasks if t.family == family)
+    caps = {e.spec: (limit.max_n, math.inf if entry.d else limit.max_d)
+            for e, limit in zip(suite.estimators, suite.limits) if limit.allows(entry)}
+    return {spec: cap for spec, cap in caps.items() if cap != (math.inf, math.inf)}
 
 
 def best_by_n(points: pd.DataFrame, families: list[str]) -> list[dict[str, Any]]:
@@ -218,7 +228,7 @@ def render_summary(suite: Suite, regimes: pd.DataFrame, points: pd.DataFrame, la
               f"{stats['cells_skipped']} already stored; {stats.get('probe_cells', 0)} placed between grid points to "
               f"locate frontiers; {stats['failed']} failed, see the error column of cells.csv). Grid: N = "
               f"{', '.join(map(str, suite.n))}; D = {', '.join(map(str, suite.d))}; bins = {', '.join(map(str, suite.bins))}; "
-              f"{len(suite.seeds)} seeds. " + resolution_note(points), ""]
+              f"{len(suite.seeds)} seeds" + "".join(_own_grid(t) for t in suite.tasks) + ". " + resolution_note(points), ""]
     lines += [f"Note: {note}." for note in suite.notes] + ([""] if suite.notes else [])
     for family in families:
         data = regimes[regimes["family"] == family]

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mibench._validate import range_problem, timeout_problem
 from mibench.estimators.binning import RULES, Binned
@@ -37,8 +37,9 @@ else:  # pragma: no cover
 TOP_KEYS = ("name", "description", "seeds", "n", "d", "bins", "binning", "device", "tolerances", "cell_timeout",
             "estimators", "tasks")
 CELL_TIMEOUT = 1800.0  # seconds per cell, by default: generous (the default suite's slowest cells take seconds)
-TASK_KEYS = ("name", "family", "d_label", "params", "binning")
-ESTIMATOR_KEYS = ("spec", "max_n", "max_d")  # the limits keep O(n^2)/O(n^3) estimators affordable
+TASK_KEYS = ("name", "family", "d_label", "params", "binning", "n", "d")
+# max_n / max_d keep O(n^2)/O(n^3) estimators affordable; families keeps costly ones to a few
+ESTIMATOR_KEYS = ("spec", "max_n", "max_d", "families")
 BINNING_KEYS = ("rule", "range", "width")
 RENAMED = {"label": "family", "d_means": "d_label", "binning_rule": "binning = { rule = ... }",
            "std_tol": "abs_tol (the seed spread is held to the same tolerance as the bias)"}
@@ -59,6 +60,29 @@ class TaskEntry:
     d_label: str
     params: dict[str, Any]
     binning: dict[str, Any]
+    n: tuple[int, ...] | None = None  # the family's own N grid (None: the suite's)
+    d: tuple[int, ...] | None = None  # the family's own D axis (None: the suite's); max_d does not apply to it
+
+
+class Limit(NamedTuple):
+    """What a suite lets one estimator run on: N up to ``max_n``, the suite's D up to
+    ``max_d``, and only these task ``families`` (None: all)."""
+    max_n: float = math.inf
+    max_d: float = math.inf
+    families: tuple[str, ...] | None = None
+
+    def allows(self, entry: TaskEntry) -> bool:
+        return self.families is None or entry.family in self.families
+
+    def ns(self, entry: TaskEntry, suite_n: tuple[int, ...]) -> list[int]:
+        return [n for n in entry.n or suite_n if n <= self.max_n]
+
+    def ds(self, entry: TaskEntry, suite_d: tuple[int, ...]) -> list[int]:
+        return list(entry.d) if entry.d else [d for d in suite_d if d <= self.max_d]
+
+    @property
+    def caps(self) -> bool:
+        return self != Limit()
 
 
 @dataclass
@@ -75,7 +99,7 @@ class Suite:
     tolerances: Tolerances
     estimators: list[Estimator]
     tasks: list[TaskEntry]
-    limits: list[tuple[float, float]] = field(default_factory=list)  # (max_n, max_d) per estimator
+    limits: list[Limit] = field(default_factory=list)  # one per estimator
     groups: list[Group] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what a reader should know before it runs
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (spec, why): peers whose library is absent
@@ -194,8 +218,10 @@ def load_suite(name_or_path: str = "default") -> Suite:
 
     unknown_keys(raw, TOP_KEYS)
 
-    def int_grid(key: str, minimum: int, default: list[int] | None = None) -> tuple[int, ...]:
-        values = raw.get(key, default)
+    def int_grid(name: str, minimum: int, default: list[int] | None = None, table: dict | None = None,
+                 key: str | None = None) -> tuple[int, ...]:
+        values = (raw if table is None else table).get(name, default)
+        key = key or name
         if values is None:
             raise fail(key, "missing; give a list of integers")
         if not isinstance(values, list) or not values:
@@ -233,7 +259,7 @@ def load_suite(name_or_path: str = "default") -> Suite:
     tolerances = Tolerances(**tol_raw)
 
     estimators = []
-    limits: list[tuple[float, float]] = []
+    limits: list[Limit] = []
     for i, entry in enumerate(raw.get("estimators", [])):
         key = f"estimators[{i}]"
         if not isinstance(entry, dict) or "spec" not in entry or sorted(set(entry) - set(ESTIMATOR_KEYS)):
@@ -242,12 +268,16 @@ def load_suite(name_or_path: str = "default") -> Suite:
             estimators.append(parse_spec(entry["spec"]))
         except (ValueError, TypeError) as exc:
             raise fail(f"{key}.spec", str(exc)) from None
-        for limit in ESTIMATOR_KEYS[1:]:
+        for limit in ("max_n", "max_d"):
             value = entry.get(limit, math.inf)
             problem = None if value == math.inf else range_problem(value, 1, integer=True)
             if problem:
                 raise fail(f"{key}.{limit}", problem)
-        limits.append((entry.get("max_n", math.inf), entry.get("max_d", math.inf)))
+        only = entry.get("families")
+        if only is not None and (not isinstance(only, list) or not only or not all(isinstance(f, str) for f in only)):
+            raise fail(f"{key}.families", f"must be a non-empty list of task family names; got {only!r}")
+        limits.append(Limit(entry.get("max_n", math.inf), entry.get("max_d", math.inf),
+                            None if only is None else tuple(only)))
     if not estimators:
         raise fail("estimators", "empty; name at least one [[estimators]] spec")
     estimators, limits, skipped = drop_missing(estimators, limits)
@@ -267,12 +297,20 @@ def load_suite(name_or_path: str = "default") -> Suite:
         # a task that names its own rule takes its binning table whole: the suite's
         # range or width may not apply to that rule
         task_binning = task_binning if "rule" in task_binning else {**binning, **task_binning}
-        tasks.append(TaskEntry(name, entry.get("family", name), entry.get("d_label", "D"), dict(entry.get("params", {})), task_binning))
+        own = {axis: int_grid(axis, minimum, table=entry, key=f"{key}.{axis}") if axis in entry else None
+               for axis, minimum in (("n", 2), ("d", 1))}
+        tasks.append(TaskEntry(name, entry.get("family", name), entry.get("d_label", "D"), dict(entry.get("params", {})),
+                               task_binning, own["n"], own["d"]))
     if not tasks:
         raise fail("tasks", "empty; name at least one [[tasks]] entry")
     families = [t.family for t in tasks]
     if len(set(families)) != len(families):
         raise fail("tasks", f"families must be distinct; got {families} (set family = ... on repeated tasks)")
+    for i, limit in enumerate(limits):
+        unknown = [f for f in limit.families or () if f not in families]
+        if unknown:
+            raise fail(f"estimators[{i}].families", f"no task family {unknown[0]!r} in this suite; it has "
+                                                    f"{', '.join(families)}")
 
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
@@ -301,8 +339,8 @@ def load_suite(name_or_path: str = "default") -> Suite:
     return suite
 
 
-def drop_missing(estimators: list[Estimator], limits: list[tuple[float, float]]
-                 ) -> tuple[list[Estimator], list[tuple[float, float]], list[tuple[str, str]]]:
+def drop_missing(estimators: list[Estimator], limits: list[Limit]
+                 ) -> tuple[list[Estimator], list[Limit], list[tuple[str, str]]]:
     """The estimators that can run here, their limits, and (spec, why) for the others:
     another library's adapter whose package is absent or broken is skipped, not fatal."""
     kept, kept_limits, skipped = [], [], []
@@ -367,7 +405,9 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
     too_few: dict[tuple[int, int, int], tuple[dict, dict]] = {}  # (N, D, rows needed) -> specs, families (ordered)
     for i, entry in enumerate(suite.tasks):
         cls = TASKS[entry.name]
-        for est, (max_n, max_d) in zip(suite.estimators, suite.limits):
+        for est, limit in zip(suite.estimators, suite.limits):
+            if not limit.allows(entry):
+                continue
             for b in _bin_counts(suite, cls, est):
                 configured = _estimator_for(est, entry, cls, b)
                 if configured is None:
@@ -376,7 +416,7 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
                     configured.check_params(2)
                 except ValueError as exc:
                     raise fail(f"tasks[{i}].binning", str(exc)) from None
-                for d in (d for d in suite.d if d <= max_d):
+                for d in limit.ds(entry, suite.d):
                     try:
                         params = {k: resolve(v, d, b) for k, v in entry.params.items()}
                         task = get_task(entry.name, **params)
@@ -388,7 +428,7 @@ def _expand(suite: Suite, fail: Any) -> list[Group]:
                     if configured.target(task) is None:
                         continue
                     needed = configured.min_rows(task.dim_x + task.dim_y) if hasattr(configured, "min_rows") else 2
-                    for n in (n for n in suite.n if n <= max_n):
+                    for n in limit.ns(entry, suite.n):
                         if n < needed:  # said once per (N, D), after the loop
                             specs, families = too_few.setdefault((n, d, needed), ({}, {}))
                             specs[configured.spec], families[entry.family] = None, None
@@ -436,7 +476,7 @@ def select(suite: Suite, estimators: list[str] | None = None, families: list[str
     own = {key: (e, lim) for e, lim in zip(suite.estimators, suite.limits) for key in (e.name, e.spec)}
     specs = list(estimators) if estimators else [e.spec for e in suite.estimators]
     specs += [s for s in add or [] if s not in specs]
-    chosen = [own.get(s) or (parse_spec(s), (math.inf, math.inf)) for s in specs]
+    chosen = [own.get(s) or (parse_spec(s), Limit()) for s in specs]
     kept, limits, skipped = drop_missing([e for e, _ in chosen], [lim for _, lim in chosen])
     if not kept:
         raise SuiteError(f"none of the estimators can run here: {'; '.join(f'{s}: {why}' for s, why in skipped)}")
@@ -459,6 +499,11 @@ def select(suite: Suite, estimators: list[str] | None = None, families: list[str
     named = {e.spec for e in kept if e.spec not in {x.spec for x in suite.estimators}} | \
         ({e.spec for e in kept} if estimators else set())
     idle = sorted(named - {g.estimator for g in cut.groups})
+    only = {e.spec: limit.families for e, limit in zip(kept, limits) if limit.families}
+    if idle and idle[0] in only:
+        raise SuiteError(f"{idle[0]} runs only on {', '.join(only[idle[0]])} in suite {suite.name!r} (its "
+                         f"estimators' families key), and none of those is chosen; add --family "
+                         f"{only[idle[0]][0]}")
     if idle:  # it would be left off the board, or out of the map, without a word
         raise SuiteError(f"{idle[0]} pairs with no task of suite {suite.name!r} (its tasks: "
                          f"{', '.join(t.family for t in tasks)}): no cell would run it; check which quantity it "

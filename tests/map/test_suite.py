@@ -8,7 +8,7 @@ from map_helpers import TINY, tiny, write_suite  # noqa: F401 (tiny is a fixture
 
 from mibench.cli import main
 from mibench.map.cells import cell_count
-from mibench.map.suite import SuiteError, load_suite, resolve
+from mibench.map.suite import SuiteError, load_suite, resolve, select
 from mibench.registry import REGISTRY
 from mibench.tasks import TASKS
 
@@ -25,6 +25,48 @@ def test_estimator_limits_cap_the_grid(tmp_path):
     suite = load_suite(write_suite(tmp_path, text))
     plugin = [g for g in suite.groups if g.estimator == "plugin"]
     assert {(g.n, g.d) for g in plugin} == {(64, 2)}
+
+BENCHMARK_FAMILY = ('\n[[tasks]]\nname = "beyond_normal"\nd_label = "task number"\nparams = { task = "=D" }\n'
+                    'n = [300]\nd = [1, 13, 19]\n')
+
+
+def test_a_family_runs_on_its_own_grid_and_max_d_does_not_bound_it(tmp_path):
+    text = TINY.replace('spec = "miller_madow"', 'spec = "miller_madow"\nmax_d = 2') + \
+        '\n[[estimators]]\nspec = "ksg"\nmax_d = 2\nmax_n = 200\n\n[[estimators]]\nspec = "gcmi"\nmax_d = 2\n' + BENCHMARK_FAMILY
+    suite = load_suite(write_suite(tmp_path, text))
+    bench = [g for g in suite.groups if g.family == "beyond_normal"]
+    # the benchmark's tasks 1, 13 and 19, by their ids (the number is only how the suite picks them)
+    from mibench.tasks.beyond_normal import TASK_IDS
+    assert {g.task_id for g in bench} == {TASKS["beyond_normal"](task=TASK_IDS[i - 1]).id for i in (1, 13, 19)}
+    assert {g.n for g in bench} == {300}  # the family's own N, not the suite's 64 and 512
+    gcmi = {g.d for g in bench if g.estimator == "gcmi"}
+    assert gcmi == {1, 13, 19}  # max_d = 2 bounds the suite's D axis only
+    assert not [g for g in bench if g.estimator == "ksg"]  # max_n = 200 still bounds the family's N
+    assert {g.n for g in suite.groups if g.family == "codebook"} == {64, 512}
+    assert any("beyond_normal on its own N = 300 and D = 1, 13, 19" in line
+               for line in [__import__("mibench.map.report", fromlist=["_own_grid"])._own_grid(suite.tasks[-1])])
+
+
+def test_an_estimator_limited_to_families_runs_only_there(tmp_path):
+    text = TINY + '\n[[estimators]]\nspec = "gcmi"\nfamilies = ["beyond_normal"]\n' + \
+        '\n[[tasks]]\nname = "gaussian"\nparams = { dim_x = "=D", dim_y = "=D" }\n' + BENCHMARK_FAMILY
+    suite = load_suite(write_suite(tmp_path, text))
+    assert {g.family for g in suite.groups if g.estimator == "gcmi"} == {"beyond_normal"}
+    assert {g.family for g in suite.groups if g.estimator != "gcmi"} == {"codebook", "quantized_gaussian", "gaussian",
+                                                                         "beyond_normal"}
+    with pytest.raises(SuiteError, match="gcmi runs only on beyond_normal .* add --family beyond_normal"):
+        select(suite, estimators=["gcmi"], families=["gaussian"])
+
+
+def test_beyond_normal_tasks_by_number_are_the_tasks_by_id():
+    from mibench.tasks.beyond_normal import TASK_IDS
+    by_number = TASKS["beyond_normal"](task=19)
+    assert by_number == TASKS["beyond_normal"](task=TASK_IDS[18]) and by_number.task == "multinormal-sparse-25-25-2-2.0"
+    assert np.array_equal(by_number.sample(50, 3)[0], TASKS["beyond_normal"](task=TASK_IDS[18]).sample(50, 3)[0])
+    for bad in (0, 41, -1):
+        with pytest.raises(ValueError, match="task number must be 1 to 40"):
+            TASKS["beyond_normal"](task=bad)
+
 
 def test_continuous_estimators_score_only_the_families_they_target(tmp_path):
     text = TINY + '\n[[estimators]]\nspec = "gcmi"\n\n[[tasks]]\nname = "gaussian"\nparams = { dim_x = "=D", dim_y = "=D" }\n'
@@ -68,6 +110,12 @@ BAD_SUITES = [
     (TINY.replace('d_label = "log2 K"', 'd_label = "log2 K"\nweight = 2'), "tasks[0].weight: unknown key"),
     (TINY.replace('spec = "plugin"', 'spec = "plugin"\nmax_n = 0'), "estimators[0].max_n: must be an integer >= 1"),
     (TINY.replace('spec = "plugin"', 'spec = "plugin"\ncolour = 1'), "estimators[0]: each estimator is a table with spec"),
+    (TINY.replace('spec = "plugin"', 'spec = "plugin"\nfamilies = ["gaussian"]'),
+     "estimators[0].families: no task family 'gaussian' in this suite; it has codebook, quantized_gaussian"),
+    (TINY.replace('spec = "plugin"', 'spec = "plugin"\nfamilies = "codebook"'),
+     "estimators[0].families: must be a non-empty list of task family names"),
+    (TINY.replace('d_label = "log2 K"', 'd_label = "log2 K"\nn = [1]'), "tasks[0].n: every value must be an integer >= 2"),
+    (TINY.replace('d_label = "log2 K"', 'd_label = "log2 K"\nd = []'), "tasks[0].d: must be a non-empty list"),
 ]
 
 @pytest.mark.parametrize("text, message", BAD_SUITES)
