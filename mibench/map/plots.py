@@ -50,9 +50,21 @@ def _same_limits(axes: list[plt.Axes]) -> None:
             getattr(ax, put)(lo, hi)
 
 
-def _title(spec: str, bins: Any) -> str:
+def _set_title(ax: plt.Axes, spec: str, bins: Any) -> None:
+    """The panel's spec in two lines at most: a long one (a critic's whole training
+    budget) in smaller type rather than a third line over the panel above."""
     text = spec if pd.isna(bins) or f"bins={int(bins)}" in spec else f"{spec} [bins={int(bins)}]"
-    return "\n".join(textwrap.wrap(text, 44, break_on_hyphens=False))
+    lines = textwrap.wrap(text, 44, break_on_hyphens=False)
+    size = 7.5
+    if len(lines) > 2:
+        lines, size = textwrap.wrap(text, 66, break_on_hyphens=False), 5.0
+    ax.set_title("\n".join(lines), fontsize=size)
+
+
+def _n_label(n: int) -> str:
+    """2^k for a power of two, else the number itself (a benchmark's n = 5,000)."""
+    k = int(round(math.log2(n)))
+    return f"$2^{{{k}}}$" if 2**k == n else f"{n:,}"
 
 
 def _panel_keys(data: pd.DataFrame) -> list[tuple[str, Any]]:
@@ -120,11 +132,11 @@ def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path,
             if "theory" in mine and mine["theory"].notna().any():
                 theory = [_d_position(levels, ds, v) for v in mine["theory"]]
                 ax.plot([x_of.get(n, np.nan) for n in mine["n"]], theory, color="#1f4e9c", lw=1.6, ls=":")
-        ax.set_xticks(range(len(ns)), [f"$2^{{{int(round(math.log2(n)))}}}$" for n in ns])
+        ax.set_xticks(range(len(ns)), [_n_label(n) for n in ns])
         ax.set_yticks(range(len(ds)), [str(d) for d in ds])
         ax.set_xlim(-0.5, len(ns) - 0.5)
         ax.set_ylim(-0.5, len(ds) - 0.5)
-        ax.set_title(_title(spec, bins), fontsize=7.5)
+        _set_title(ax, spec, bins)
         ax.set_xlabel("N (samples)")
         ax.set_ylabel(d_label)
     handles: list[Any] = [Patch(color=COLOURS[r], label=r) for r in REGIMES]
@@ -168,7 +180,7 @@ def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: To
     abs_tol = tolerances.abs_tol
     for ax, (spec, bins) in zip(axes, keys):
         panel = _select(data, spec, bins)
-        ax.set_title(_title(spec, bins), fontsize=7.5)
+        _set_title(ax, spec, bins)
         ax.set_xscale("log", base=2)
         ax.set_yscale("symlog", linthresh=abs_tol)  # linear inside the band, logarithmic beyond
         ax.axhspan(-abs_tol, abs_tol, color="#3b9a57", alpha=0.12, lw=0)

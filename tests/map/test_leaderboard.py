@@ -124,6 +124,20 @@ def test_score_is_the_reliable_share_averaged_over_the_families_run():
     assert overall.loc["both", "rmse"] == pytest.approx(math.sqrt(2 * 3 / 24))  # 2 of 8 groups off by 1 bit, 3 seeds each
 
 
+def test_a_family_on_its_own_n_is_reached_at_its_own_n():
+    # f on N = 1024 and 10,000; g (a benchmark's tasks) only at its n = 5,000: g's reach is
+    # read at 5,000, not reported as "not run" at 10,000
+    cells = pd.concat([_cells("est", "f", [0, 0, 1]), _cells("est", "f", [0, 0, 1], n=10_000),
+                       _cells("est", "g", [0, 1], n=5000)], ignore_index=True)
+    board = lb.build(cells)
+    assert board["reference_n"] == {"f": 10_000, "g": 5000}
+    fam = board["families"].set_index(["family", "estimator"])
+    # reliable on g's task at H(X,Y) = 0 only; on f's at 0 and 1 bit, not at 2
+    assert fam.loc[("g", "est"), "reach"] == "H(X,Y) = 0.00" and fam.loc[("f", "est"), "reach"] == "H(X,Y) = 1.00"
+    text = lb.render_markdown(board, "s", [])
+    assert "Reach at N = 10,000 (g: 5,000)" in text and "reach at N=5,000" in text
+
+
 def test_failures_are_counted_not_hidden():
     cells = _cells("flaky", "f", [0, 0, 0, 0])
     cells.loc[cells.index[:3], ["ok", "estimate"]] = [False, np.nan]

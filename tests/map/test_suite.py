@@ -9,7 +9,7 @@ from map_helpers import TINY, tiny, write_suite  # noqa: F401 (tiny is a fixture
 from mibench.cli import main
 from mibench.map.cells import cell_count
 from mibench.map.suite import SuiteError, load_suite, resolve, select
-from mibench.registry import REGISTRY
+from mibench.registry import REGISTRY, make_estimator
 from mibench.tasks import TASKS
 
 
@@ -146,12 +146,20 @@ def test_builtin_suites_load_and_default_covers_the_registry():
     assert "jvhw" in {e.name for e in load_suite("leaderboard").estimators}
     assert {g.estimator.split("(")[0] for g in default.groups} >= names
     # scale_mixture is mapped by the trust suite (shipped beside the default map), keeping the
-    # main job's time; the full suite has every task on the N x D grid. beyond_normal is a
-    # fixed list of 40 tasks with no D axis: scripts/beyond_normal.py runs it
+    # main job's time; the full suite has every task. beyond_normal is a fixed list of 40
+    # tasks: the full suite runs all of them at the benchmark's n, the leaderboard four
     assert {t.name for t in default.tasks} == set(TASKS) - {"scale_mixture", "beyond_normal"}
     assert "scale_mixture" in {t.name for t in load_suite("trust").tasks}
     full = load_suite("full")
-    assert {e.name for e in full.estimators} == names and {t.name for t in full.tasks} == set(TASKS) - {"beyond_normal"}
+    assert {e.name for e in full.estimators} == names and {t.name for t in full.tasks} == set(TASKS)
+    from mibench.tasks.beyond_normal import TASK_IDS
+    bench = [g for g in full.groups if g.family == "beyond_normal"]
+    assert {g.task_id for g in bench} == {TASKS["beyond_normal"](task=t).id for t in TASK_IDS} and {g.n for g in bench} == {5000}
+    board = load_suite("leaderboard")
+    neural = [g for g in board.groups if g.estimator.split("(")[0] in ("infonce", "nwj", "mine")]
+    # the board's neural rows: the benchmark's protocol, on its tasks only
+    assert {g.family for g in neural} == {"beyond_normal"} and len(neural) == 3 * 4
+    assert {g.estimator for g in neural} == {make_estimator(name).spec for name in ("infonce", "nwj", "mine")}
     assert any(g.estimator.startswith("binned(") for g in default.groups)
 
 

@@ -269,3 +269,20 @@ def test_time_table_and_cost_model_name_a_binned_estimator_by_its_discrete_estim
     assert family_of("infonce(steps=150, batch_size=32)") == "infonce"
     group = next(g for g in load_suite("default").groups if g.estimator.startswith("binned(nsb"))
     assert expected_cost(group) == len(group.seeds) * COST_MODEL["nsb"](group.n, group.d)
+
+
+def test_a_trained_critic_is_priced_by_its_budget_not_by_n_and_d():
+    # what a critic scores: steps x batch^2 pairs in training, every evaluation's pairs on
+    # the held-out rows; counted by hand for two budgets
+    from mibench.map.sweep import CRITIC_SECONDS_PER_PAIR, expected_cost
+    from mibench.registry import parse_spec
+
+    fixed = parse_spec("infonce(steps=1000, batch_size=64, eval_every=100, patience=0, split=0.5, eval_batch=50)")
+    assert fixed.critic_pairs(400) == 1000 * 64**2 + 11 * 200 * 50  # 10 evaluations and the last
+    stopping = parse_spec("nwj")  # the benchmark's protocol: an early stop after about patience + 3 evaluations
+    assert stopping.critic_pairs(5000) == 1250 * 256**2 + 6 * 2500**2
+    group = next(g for g in load_suite("leaderboard").groups if g.estimator.startswith("nwj("))
+    assert expected_cost(group) == pytest.approx(len(group.seeds) * CRITIC_SECONDS_PER_PAIR * stopping.critic_pairs(group.n))
+    # the default map's pinned small budget stays as cheap as it was priced before (0.06 s a cell)
+    small = next(g for g in load_suite("default").groups if g.estimator.startswith("infonce(") and g.n == 1024)
+    assert 0.03 < expected_cost(small) / len(small.seeds) < 0.1
