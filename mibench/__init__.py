@@ -22,6 +22,7 @@ _WHERE = {
     "Recorder": "mibench.dumps.recorder",
     "BaseEstimator": "mibench.estimators.base",
     "AmbiguousInputWarning": "mibench.interface",
+    "CollapsedCriticWarning": "mibench.interface",
     "Estimator": "mibench.interface",
     "UndefinedEstimateWarning": "mibench.interface",
     "Regime": "mibench.judging",

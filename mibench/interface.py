@@ -14,6 +14,12 @@ class UndefinedEstimateWarning(RuntimeWarning):
     (e.g. NSB without coincidences). The message says why."""
 
 
+class CollapsedCriticWarning(RuntimeWarning):
+    """A neural bound's trained critic whose hidden layer died (no unit active on any
+    estimation pair): its bound is a constant critic's (0 at best), whatever the data.
+    The message names the batch elements."""
+
+
 class AmbiguousInputWarning(UserWarning):
     """Input that could be read two ways was read one way (whole-number floats as codes,
     values outside a fixed binning range put in the end bins); the message gives the

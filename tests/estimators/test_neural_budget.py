@@ -208,3 +208,35 @@ def test_infonce_cannot_see_the_output_offset():
     without = mibench.mutual_information(x, y, spec.replace(")", ", out_bias=None)"))
     assert with_offset == pytest.approx(without, abs=1e-4)
     assert make_estimator(spec.replace(")", ", out_bias=None)")).spec.endswith("eval_batch=0, out_bias=None)")
+
+
+def test_a_dead_hidden_layer_is_found_and_leaves_the_critic_constant():
+    # copy 1's second hidden layer is killed by hand (weights 0, biases -1): its scores must
+    # be one constant on every pair (checked on the scores, not by the detector's own rule)
+    g = torch.Generator().manual_seed(0)
+    params = neural._critic(4, (16, 8), 2, g, torch.device("cpu"), out_bias=1.0)
+    with torch.no_grad():
+        params[2][1].zero_()
+        params[3][1].fill_(-1.0)
+    x = torch.randn(2, 300, 2, generator=g)
+    y = torch.randn(2, 300, 2, generator=g)
+    assert neural._dead_layers(params, x, y).tolist() == [False, True]
+    with torch.no_grad():
+        scores = neural._scores(params, x, y)
+    assert float(scores[1].max()) == float(scores[1].min()) and float(scores[0].std()) > 0.01
+
+
+def test_a_collapsed_critic_is_said_and_a_live_one_is_not():
+    # NWJ's critic dies within its first 250 steps at the protocol's lr on the benchmark's
+    # 25 x 25 sparse Gaussian (task 19; I = 1.47 bits): a constant critic c bounds I by
+    # c - e^(c-1) <= 0, whatever the data
+    x, y = get_task("beyond_normal", task=19).sample(600, 0)
+    with pytest.warns(mibench.CollapsedCriticWarning, match=r"nwj: the critic of batch element\(s\) 0 collapsed"):
+        value = mibench.mutual_information(x, y, "nwj(steps=250, patience=0)")
+    assert value <= 0.0
+    # independent data: the best critic is a constant, but a live one (units active) is not a collapse
+    x, y = get_task("gaussian", dim_x=2, dim_y=2, rho=0.0).sample(600, 1)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mibench.CollapsedCriticWarning)
+        mibench.mutual_information(x, y, "infonce(steps=250, patience=0, lr=0.01)")
