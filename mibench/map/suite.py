@@ -80,10 +80,6 @@ class Limit(NamedTuple):
     def ds(self, entry: TaskEntry, suite_d: tuple[int, ...]) -> list[int]:
         return list(entry.d) if entry.d else [d for d in suite_d if d <= self.max_d]
 
-    @property
-    def caps(self) -> bool:
-        return self != Limit()
-
 
 @dataclass
 class Suite:
