@@ -134,3 +134,16 @@ def test_counts_of_many_distinct_wide_rows_match_numpy(dtype):
         assert sorted(got.tolist()) == sorted(ref.tolist())
     assert max(counts.per_batch()[0].tolist()) == 6 and counts.distinct().tolist() == [
         len(np.unique(rows[b], axis=0)) for b in range(3)]
+
+
+def test_the_hash_sort_is_numpys_unsigned_sort_exactly():
+    # torch sorts int64; the top bit flipped maps unsigned order onto it: values across the
+    # sign bit, repeats and both ends of the range come back in NumPy's uint64 order
+    from mibench.core.counting import _sorted_u64
+
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 2**63, 5000, dtype=np.int64).view(np.uint64) * np.uint64(3)  # wraps past 2**63
+    values = np.concatenate([values, values[:100], np.array([0, 2**64 - 1, 2**63, 2**63 - 1], dtype=np.uint64)])
+    assert (values >= np.uint64(2**63)).any() and (values < np.uint64(2**63)).any()
+    ours = _sorted_u64(values)
+    assert ours.dtype == np.uint64 and np.array_equal(ours, np.sort(values))
