@@ -361,7 +361,9 @@ class _VariationalBound(ContinuousEstimator):
                 history.append((p["steps"], value))
             best = torch.where(active & (best.isnan() | (value > best)), value, best)
         rows = estimation_rows()[:_ALIVE_ROWS]
-        dead = _dead_layers(params, x[:, rows], y[:, rows])
+        # a critic that died after a live evaluation keeps that evaluation's value: only a best
+        # no better than a constant critic's (<= 0 nats, float32 rounding aside) says nothing
+        dead = _dead_layers(params, x[:, rows], y[:, rows]) & (best <= 1e-6)
         if bool(dead.any()):
             which = ", ".join(str(int(k)) for k in torch.nonzero(dead).flatten())
             warnings.warn(f"{self.name}: the critic of batch element(s) {which} collapsed: every unit of one of its "

@@ -149,8 +149,7 @@ def _caps(suite: Suite, family: str) -> dict[str, tuple[float, float]]:
     """(max_n, max_d) of each estimator the suite caps on this family, by spec (max_d
     does not bound a family with its own D axis)."""
     entry = next(t for t in suite.tasks if t.family == family)
-    caps = {e.spec: (limit.max_n, math.inf if entry.d else limit.max_d)
-            for e, limit in zip(suite.estimators, suite.limits) if limit.allows(entry)}
+    caps = {e.spec: limit.bounds(entry) for e, limit in zip(suite.estimators, suite.limits) if limit.allows(entry)}
     return {spec: cap for spec, cap in caps.items() if cap != (math.inf, math.inf)}
 
 

@@ -80,6 +80,10 @@ class Limit(NamedTuple):
     def ds(self, entry: TaskEntry, suite_d: tuple[int, ...]) -> list[int]:
         return list(entry.d) if entry.d else [d for d in suite_d if d <= self.max_d]
 
+    def bounds(self, entry: TaskEntry) -> tuple[float, float]:
+        """(max_n, max_d) as they bound this family: a family's own D axis is not capped."""
+        return self.max_n, math.inf if entry.d else self.max_d
+
 
 @dataclass
 class Suite:

@@ -240,3 +240,15 @@ def test_a_collapsed_critic_is_said_and_a_live_one_is_not():
     with warnings.catch_warnings():
         warnings.simplefilter("error", mibench.CollapsedCriticWarning)
         mibench.mutual_information(x, y, "infonce(steps=250, patience=0, lr=0.01)")
+
+
+def test_a_critic_that_dies_after_a_live_evaluation_keeps_that_value_unreported(monkeypatch):
+    # every layer reported dead at the end: the estimate is the best live evaluation (about
+    # the 1 bit of this Gaussian, not a constant critic's <= 0), so nothing is said
+    import warnings
+    monkeypatch.setattr(neural, "_dead_layers", lambda params, x, y: torch.ones(len(x), dtype=torch.bool))
+    x, y = get_task("gaussian", dim_x=1, dim_y=1, rho=0.8).sample(600, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mibench.CollapsedCriticWarning)
+        value = mibench.mutual_information(x, y, "infonce(steps=250, patience=0, lr=0.01)")
+    assert value > 0.3
