@@ -179,9 +179,14 @@ class _CountFormula(DiscreteEstimator):
     def _sum(v: torch.Tensor, counts: Counts) -> torch.Tensor:
         return segment_sum(v, counts.batch, counts.n_batches)
 
-    def _plugin_nats(self, counts: Counts) -> torch.Tensor:
-        c, n = self._prep(counts)
-        return math.log(n) - self._sum(_xlogx(c), counts) / n
+    @staticmethod
+    def _plugin_nats(counts: Counts) -> torch.Tensor:
+        # Only counts > 1 add to sum c ln c (the others add exactly 0, so the sum is the same
+        # to the last bit): rows seen once, most of them where rows are distinct, cost nothing.
+        repeated = counts.values > 1
+        c = counts.values[repeated].to(torch.float64)
+        total = segment_sum(c * torch.log(c), counts.batch[repeated], counts.n_batches)
+        return math.log(counts.n_samples) - total / counts.n_samples
 
 
 class PlugIn(_CountFormula):

@@ -147,3 +147,22 @@ def test_the_hash_sort_is_numpys_unsigned_sort_exactly():
     assert (values >= np.uint64(2**63)).any() and (values < np.uint64(2**63)).any()
     ours = _sorted_u64(values)
     assert ours.dtype == np.uint64 and np.array_equal(ours, np.sort(values))
+
+
+@pytest.mark.parametrize("repeats", [0, 40, 3000])
+def test_hash_runs_count_hashes_that_share_their_top_half_exactly(repeats):
+    # Hashes are told apart by their top 32 bits first: distinct hashes with the same top
+    # half (planted, and about n^2 / 2^33 pairs by chance), a few true repeats (counted
+    # among the tied rows only) and many (every hash sorted) must all be counted as
+    # np.unique counts them, and the values seen more than once named.
+    from mibench.core.counting import _hash_runs
+
+    rng = np.random.default_rng(11)
+    hashes = rng.integers(0, 2**63, 20000, dtype=np.int64).view(np.uint64) * np.uint64(5)
+    hashes[1:200:2] = (hashes[0:200:2] & np.uint64(0xFFFFFFFF00000000)) | np.uint64(12345)  # same top half
+    if repeats:
+        hashes[-repeats:] = hashes[300 : 300 + repeats]
+    counts, repeated = _hash_runs(hashes)
+    kinds, ref = np.unique(hashes, return_counts=True)
+    assert counts.sum() == len(hashes) and sorted(counts.tolist()) == sorted(ref.tolist())
+    assert np.array_equal(repeated, kinds[ref > 1])
