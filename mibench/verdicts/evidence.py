@@ -46,7 +46,7 @@ STEP_Z = 3.0  # standard errors a doubling's step must exceed before the curve's
 REPEATS = 4
 MIN_BLOCK = 16  # rows: smaller blocks say nothing
 MIN_REPEATS = 20  # coincidences of X rows needed before "Y is a function of X here" is said
-ROWS_PER_LABEL = 32  # ... and rows per Y value: only a label-like Y has its H(Y) estimated well
+MAX_MERGE_SHIFT = 8  # ... read on codes with up to 2^8 neighbouring values merged where X's own rarely repeat
 INTERVAL_Z = 1.645  # the 90 % normal quantile
 
 
@@ -63,10 +63,11 @@ class DataEvidence:
     # True when the repeated X rows show Y to be a function of X up to half the tolerance
     # (:func:`_label_bound`: H(Y|X) by Fano from the share of repeated rows off their X value's
     # most common Y; a nearly injective layer's few mixed patterns pass, a label drawn afresh
-    # per row does not), seen on at least MIN_REPEATS coincidences (of different inputs where
+    # per row does not), seen on at least MIN_REPEATS coincidences of X's codes or of their
+    # first coarsening that has them (:func:`_y_function_of_codes`; of different inputs where
     # ids are given; 20 clean repeats bound H(Y|X) only loosely, to ~0.6 bit for a binary Y by
     # the rule of three and Fano, yet held on held-out networks), Y label-like
-    # (ROWS_PER_LABEL rows per value); None when it cannot be told
+    # (:func:`_label_like`: its H(Y) estimated within half the tolerance); None when it cannot be told
     y_function_of_x: bool | None = None
     ceiling: float = math.nan
     ceiling_of: str | None = None
@@ -118,8 +119,8 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
         joint_counts = codes_to_counts(joint)
         evidence.coverage = 1.0 - int((joint_counts.values == 1).sum()) / rows
         labels = None if y_codes is None else int(codes_to_counts(y_codes).distinct()[0])
-        if labels is not None and evidence.coincidences >= MIN_REPEATS and rows >= ROWS_PER_LABEL * labels:
-            evidence.y_function_of_x = bool(_label_bound(codes, y_codes, labels) <= tol / 2)
+        if labels is not None and _label_like(labels, rows, tol):
+            evidence.y_function_of_x = _y_function_of_codes(codes, y_codes, labels, tol, evidence)
     evidence.entropy_x, evidence.entropy_y = float(h_x[0]), float(h_y[0])
     evidence.joint_entropy = float(h_x[0] + h_y[0] - full)
     declared = declared_ceiling(est, n)
@@ -131,6 +132,39 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
     if evidence.notes:
         evidence.reason += f" ({'; '.join(evidence.notes)})"
     return evidence
+
+
+def _label_like(labels: int, rows: int, tol: float) -> bool:
+    """Whether Y's entropy is estimated within half the tolerance: the plug-in's leading
+    bias (K - 1) / (2 N ln 2) bits for K values seen on N rows (Miller 1955), which the
+    other half of the tolerance leaves for H(Y|X). A label with 10 classes needs 130
+    rows at tol = 0.1 bit; Y a copy of an X of thousands of values never qualifies."""
+    return (labels - 1) / (2 * rows * math.log(2)) <= tol / 2
+
+
+def _y_function_of_codes(codes: torch.Tensor, y_codes: torch.Tensor, labels: int, tol: float,
+                         evidence: DataEvidence) -> bool | None:
+    """Whether the repeated X rows show Y to be a function of X (:func:`_label_bound` within
+    half the tolerance), read on X's codes or, where they repeat too rarely (distinct rows
+    at small N), on the first coarsening that repeats enough: codes >> j merges 2^j
+    neighbouring values (bins of a binned layer). Y a function of a coarsening of X is a
+    function of X (H(Y|X) <= H(Y|coarse X)), and a finer repeat that mixes labels is among
+    the coarse repeats too; a coarsening that mixes labels says nothing of X itself. None when no coarsening (up to 2^MAX_MERGE_SHIFT values merged) repeats enough."""
+    rows = codes.shape[1]
+    top = int(codes.max()) if codes.numel() else 0
+    for shift in range(0, min(top.bit_length(), MAX_MERGE_SHIFT) + 1):
+        coarse = codes >> shift if shift else codes
+        coincidences = rows - int(codes_to_counts(coarse).distinct()[0])
+        if coincidences < MIN_REPEATS:
+            continue
+        function = bool(_label_bound(coarse, y_codes, labels) <= tol / 2)
+        if not shift:
+            return function
+        if function:
+            evidence.notes.append(f"Y is a function of X's codes with {2**shift} neighbouring values merged "
+                                  f"({coincidences} repeated rows), so of X")
+        return True if function else None  # a function of X need not be one of a coarsening
+    return None
 
 
 def _label_bound(codes: torch.Tensor, y_codes: torch.Tensor, labels: int) -> float:

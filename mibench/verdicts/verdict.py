@@ -355,11 +355,12 @@ def truth_interval(estimate: float, map_ev: MapEvidence, data: DataEvidence, che
 
 
 def _at_label_entropy(data: DataEvidence, tol: float) -> bool:
-    """Clean data whose estimate equals the estimator's own H(Y) while Y is a function of X
-    on enough repeated rows: an injective layer's I(T;Y) = H(Y), not a sample-size ceiling
-    (the map matches cells by margin and cannot tell the two apart)."""
-    return (data.regime == Regime.RELIABLE and bool(data.y_function_of_x)
-            and abs(data.curve[0]["mean"] - data.entropy_y) <= tol)
+    """Clean data (or data at the H(Y) ceiling of nearly distinct X rows) whose estimate
+    equals the estimator's own H(Y) while Y is a function of X on enough repeated rows: an
+    injective layer's I(T;Y) = H(Y), not a sample-size ceiling (the map matches cells by
+    margin and cannot tell the two apart)."""
+    at_h_y = data.regime == Regime.RELIABLE or (data.regime == Regime.SATURATED and data.ceiling_of == "H(Y)")
+    return at_h_y and bool(data.y_function_of_x) and abs(data.curve[0]["mean"] - data.entropy_y) <= tol
 
 
 def _constant_side(x: np.ndarray, y: np.ndarray | None) -> str | None:
@@ -430,6 +431,11 @@ def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None
     if data.regime == Regime.UNSTABLE and map_regime == Regime.BIASED and abs(map_ev.expected_bias) > data.spread:
         return Regime.BIASED, (f"From the map: {map_ev.reason}{as_map}, more than this sample's own spread at this N "
                                f"({data.spread:.3f} bits)."), "map"
+    if data.regime == Regime.SATURATED and _at_label_entropy(data, tol):
+        return Regime.RELIABLE, (f"The estimate sits at H(Y) = {data.entropy_y:.3f} bits, where nearly every row of X is "
+                                 "distinct and counts alone cannot tell the truth from that ceiling, but the repeated X "
+                                 "rows (of X's codes with neighbouring values merged, where X's own repeat too rarely) "
+                                 "show Y to be a function of X, so I(X;Y) = H(Y)."), "data"
     if data.regime not in (Regime.RELIABLE, Regime.UNKNOWN):
         also = "" if map_ev.regime == Regime.UNKNOWN else f"; the map says {map_ev.regime}"
         return data.regime, f"From the data: {data.reason}{also}.", "data"

@@ -359,3 +359,36 @@ def test_an_estimate_at_its_ceiling_gets_an_interval_holding_every_truth_it_cann
         lo, hi = verdict.interval
         assert lo <= truth <= hi and hi <= 1.0 + 0.2  # about H(Y), with the tolerance as slack, calibrated
         assert verdict.bias_range[0] <= verdict.estimate - truth <= verdict.bias_range[1]
+
+
+def test_a_label_that_is_a_function_of_merged_bins_is_reliable_at_h_of_y_at_small_n():
+    # A layer of 8 binned units (codes 0..29) on 4,096 inputs: two units carry the input's
+    # class, c0 and c1 (the label is which half of the range each is in: 4 classes), six
+    # more copy them with their lowest bit jittered per input. Over the population the
+    # label is a function of the codes, so I(T;Y) = H(Y) exactly (checked by enumeration).
+    # At N = 256 the rows are nearly all distinct (few repeats: too few to see Y a function
+    # of T), yet with neighbouring codes merged (codes >> 1, the jitter gone) they repeat
+    # ~100 times, each repeat with one label: Y is a function of the merged codes, so of T.
+    rng = np.random.default_rng(8)
+    c = rng.integers(0, 30, (4096, 2))
+    jitter = rng.integers(0, 2, (4096, 6))
+    codes = np.column_stack([c, (c[:, np.arange(6) % 2] & ~1) | jitter])
+    labels = (c[:, 0] >= 16) + 2 * (c[:, 1] >= 16)
+    _, t_ids = np.unique(codes, axis=0, return_inverse=True)
+    joint = np.zeros((t_ids.max() + 1, 4))
+    np.add.at(joint, (t_ids.reshape(-1), labels), 1 / 4096)
+    p_y, p_t = joint.sum(0), joint.sum(1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        truth = float(np.nansum(joint * np.log2(joint / p_t / p_y)))
+    assert truth == pytest.approx(float(-np.sum(p_y * np.log2(p_y))), abs=1e-9)  # = H(Y)
+    rows = rng.integers(0, 4096, 256)
+    v = mibench.trust(codes[rows], labels[rows], "plugin")
+    assert v.data.coincidences < 20 and v.data.y_function_of_x, v
+    assert abs(v.estimate - truth) < 0.1 and v.regime == "reliable", v
+    assert v.interval[0] <= truth <= v.interval[1]
+    # The same rows with a label drawn afresh for each row: I(T;Y) = 0, the estimate still
+    # near H(Y); merged codes repeat with mixed labels, which says nothing either way.
+    noise = rng.integers(0, 4, 256)
+    w = mibench.trust(codes[rows], noise, "plugin")
+    assert w.data.y_function_of_x is None and w.estimate > 1.0
+    assert w.regime != "reliable", w
