@@ -306,6 +306,20 @@ def cmd_atlas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from mibench.page import find_documents, render_page
+
+    out = output_file(args.out, "--out")
+    page, docs = render_page(find_documents(args.paths), args.title)
+    with writing(out):
+        out.write_text(page, encoding="utf-8")
+    for doc in docs:
+        lost = f"; missing: {', '.join(doc.missing)}" if doc.missing else ""
+        print(f"  {doc.title}: {doc.figures} figures ({doc.path}){lost}")
+    print(f"wrote {out} ({len(page) / 2**20:.1f} MiB, self-contained): open it in a browser")
+    return 0
+
+
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from mibench.map import leaderboard as lb
 
@@ -482,6 +496,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--into-package", action="store_true",
                     help="replace the map shipped in the installed package (for maintainers regenerating it)")
     ap.set_defaults(func=cmd_atlas)
+    rp = sub.add_parser("report", help="one self-contained HTML page of map, score and leaderboard outputs",
+                        description="Render the Markdown outputs of mibench map (summary.md), mibench score "
+                        "(report.md) and mibench leaderboard (a .md board) into one HTML page with every figure "
+                        "inlined: mibench report mibench-results/default scores --out report.html")
+    rp.add_argument("paths", nargs="+", metavar="PATH",
+                    help="folders written by map --out (or one suite's folder in it), score --out, or .md files")
+    rp.add_argument("--out", default="mibench-report.html", help="the page to write (default ./mibench-report.html)")
+    rp.add_argument("--title", default="mibench report", help="the page's title")
+    rp.set_defaults(func=cmd_report)
     lp = sub.add_parser("leaderboard", help="rank estimators (mibench's and other libraries') on the same cells",
                         description="Rank every estimator of a results store, overall and per task family. Without "
                         "--results, runs the embedded leaderboard suite first (resuming what is stored in --out-dir).")
