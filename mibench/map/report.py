@@ -153,9 +153,23 @@ def _caps(suite: Suite, family: str) -> dict[str, tuple[float, float]]:
     return {spec: cap for spec, cap in caps.items() if cap != (math.inf, math.inf)}
 
 
-def best_by_n(points: pd.DataFrame, families: list[str]) -> list[dict[str, Any]]:
+LONG_SPEC = 40  # characters: a spec longer than this (a critic's budget) is shortened in "Where to start"
+
+
+def abbreviations(specs: Any) -> dict[str, str]:
+    """Short names for long specs ("infonce(…)" for a critic's full budget), where the
+    estimator's name has only one such spec among ``specs``; the summary lists each in full
+    once, under the table."""
+    long_specs = [s for s in dict.fromkeys(specs) if len(s) > LONG_SPEC and "(" in s and not s.startswith("binned(")]
+    names = [s[: s.index("(")] for s in long_specs]
+    return {s: f"{name}(…)" for s, name in zip(long_specs, names) if names.count(name) == 1}
+
+
+def best_by_n(points: pd.DataFrame, families: list[str], short: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """For each family and N: the estimator(s) reliable to the largest value on the
-    frontier's axis, that value, and the largest grid D they handle reliably."""
+    frontier's axis, that value, and the largest grid D they handle reliably; ``short``
+    names long specs (:func:`abbreviations`)."""
+    short = short or {}
     rows = []
     for family in families:
         fam = points[points["family"] == family]
@@ -167,7 +181,7 @@ def best_by_n(points: pd.DataFrame, families: list[str]) -> list[dict[str, Any]]
                 continue
             top = usable["max"].max()
             winners = usable[usable["max"] >= top - 1e-9]
-            names = [_with_bins(r.estimator, r.bins) for r in winners.itertuples()]
+            names = [_with_bins(short.get(r.estimator, r.estimator), r.bins) for r in winners.itertuples()]
             rows.append({"family": family, "n": int(n), "best": _tied_names(names),
                          "max": float(top), "axis": g["axis"].iloc[0], "d_max": float(winners["d_max"].max()),
                          "beyond": bool((winners["status"] == "beyond grid").any())})
@@ -213,9 +227,14 @@ def render_summary(suite: Suite, regimes: pd.DataFrame, points: pd.DataFrame, la
               "largest grid D it handles; estimators tied there are listed together (every one, with its reach, is in "
               "frontiers.csv). `>=` marks a frontier beyond the grid's largest task.", "",
               "| family | N | use | reliable up to | largest reliable D |", "|---|---|---|---|---|"]
-    for row in best_by_n(points, families) if not points.empty else []:
+    short = abbreviations(points["estimator"]) if not points.empty else {}
+    best = best_by_n(points, families, short) if not points.empty else []
+    for row in best:
         reach = "-" if math.isnan(row["max"]) else f"{'>= ' if row['beyond'] else ''}{row['axis']} = {row['max']:.2f}"
         lines.append(f"| {row['family']} | {row['n']} | {row['best']} | {reach} | {_fmt(row['d_max'], 0)} |")
+    shown = [(name, spec) for spec, name in short.items() if any(f"`{name}`" in row["best"] for row in best)]
+    if shown:
+        lines += ["", "Shortened above: " + "; ".join(f"`{name}` is `{spec}`" for name, spec in shown) + "."]
     lines += ["", "## Each estimator in plain words", "",
               "Where a law is claimed it rests on at least 3 N whose frontier was located to within 0.25 bit; theory is "
               "the exact finite-sample expectation (`mibench.theory`) where a family allows it.", "",

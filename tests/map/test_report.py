@@ -149,3 +149,21 @@ def test_a_rerun_redraws_only_the_figures_whose_cells_changed(tiny, tmp_path):
     gone.unlink()  # a missing figure is drawn again, and only it
     third = run_map(tiny, out, progress=False)
     assert third["redrawn"] == 1 and gone.is_file()
+
+
+def test_where_to_start_shortens_a_critics_budget_and_spells_it_out_once_below():
+    # a critic's spec states its whole budget (80+ characters); in the table it is
+    # "infonce(…)", and the line under the table gives the full spec once
+    from mibench.map.report import abbreviations, best_by_n
+
+    spec = ("infonce(steps=150, batch_size=32, lr=0.005, hidden=16, split=None, eval_every=0, patience=0, "
+            "eval_batch=32, out_bias=None)")
+    rows = [{"family": "student_t", "n": 1024, "estimator": e, "bins": float("nan"), "max": 0.57, "axis": "I(X;Y)",
+             "d_max": 2.0, "status": "located"} for e in (spec, "ksg")]
+    short = abbreviations([spec, "ksg", "binned(plugin, rule=uniform, bins=30, range=(-1.0, 1.0))"])
+    assert short == {spec: "infonce(…)"}  # a short spec and a binned one keep their names
+    (row,) = best_by_n(pd.DataFrame(rows), ["student_t"], short)
+    assert row["best"] == "`infonce(…)` and `ksg`"
+    # two budgets of one critic cannot share a short name: both stay in full
+    other = spec.replace("steps=150", "steps=300")
+    assert abbreviations([spec, other]) == {}
