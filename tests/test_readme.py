@@ -52,3 +52,21 @@ def test_readme_printed_lines_are_what_the_code_prints(capsys):
                 assert claim in output, claim
             shown += 1
     assert shown >= 5
+
+
+def test_readme_command_line_estimate_example_says_what_the_command_prints():
+    # "(→ estimate 0.996 bits against a truth of 0.53: `saturated` ...)" after the command
+    import shlex
+    import subprocess
+    import sys
+
+    claim = re.search(r"`mibench estimate (--task [^`]+)`\s*\(→ estimate ([\d.]+) bits against a truth of ([\d.]+): "
+                      r"`(\w+)`", README)
+    assert claim, "the README's estimate example moved: update this test with it"
+    args, estimate, truth, regime = claim.groups()
+    done = subprocess.run([sys.executable, "-m", "mibench", "estimate", *shlex.split(args)],
+                          capture_output=True, text=True, check=True)
+    printed = re.search(r"estimate ([\d.]+) bits .*; truth ([\d.]+) bits", done.stdout)
+    assert printed and f"regime: {regime}" in done.stdout, done.stdout
+    assert float(printed.group(1)) == pytest.approx(float(estimate), abs=0.0005)
+    assert float(printed.group(2)) == pytest.approx(float(truth), abs=0.005)
