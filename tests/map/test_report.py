@@ -167,3 +167,24 @@ def test_where_to_start_shortens_a_critics_budget_and_spells_it_out_once_below()
     # two budgets of one critic cannot share a short name: both stay in full
     other = spec.replace("steps=150", "steps=300")
     assert abbreviations([spec, other]) == {}
+
+
+def test_a_reach_that_falls_with_n_is_explained_from_the_cells():
+    # E reaches I = 1.0 at N = 1000 and only 0.5 at N = 4000: on the I = 1.0 task its bias
+    # goes -0.20, +0.05, +0.20 with N (it crosses 0, so N = 1000 was luck of cancellation);
+    # on family G the estimator that reached further is not run at the larger N at all.
+    from mibench.map.report import best_by_n, falling_reach
+
+    def point(family, n, spec, reach):
+        return {"family": family, "n": n, "estimator": spec, "bins": float("nan"), "max": reach, "axis": "I(X;Y)",
+                "d_max": 1.0, "status": "bracketed"}
+    points = pd.DataFrame([point("F", 1000, "E", 1.0), point("F", 4000, "E", 0.5), point("F", 250, "E", 0.5),
+                           point("G", 1000, "K", 2.0), point("G", 4000, "P", 1.0)])
+    regimes = pd.DataFrame([{"estimator": "E", "family": "F", "truth": 1.0, "n": n, "bias": b}
+                            for n, b in ((250, -0.2), (1000, 0.05), (4000, 0.2))]
+                           + [{"estimator": "K", "family": "G", "truth": 2.0, "n": 1000, "bias": 0.01}])
+    lines = falling_reach(best_by_n(points, ["F", "G"]), points, regimes)
+    assert len(lines) == 2  # F's rise from N = 250 to 1000 is no fall
+    assert "off by -0.20 at N = 250, +0.05 at N = 1000, +0.20 at N = 4000" in lines[0]
+    assert "crosses 0" in lines[0] and "cancelled" in lines[0]
+    assert "(`K`) are not run at N = 4000" in lines[1]
