@@ -114,11 +114,12 @@ def held_atlas(atlas):
 def test_a_curve_still_coming_off_its_ceiling_is_biased(held_atlas):
     # force_to_1 at D = 12 by Grassberger, N = 2048: the estimate is ~0.39 bit above the
     # exact truth, the map (without this family) expects a small negative bias, and a line
-    # in 1/N through the subsampling curve extrapolates *above* the estimate (the curve bends
-    # as it leaves its ceiling). The last doubling still moves it down: biased, bias > 0.
+    # in 1/N through the subsampling curve lands near the estimate (through N/8 ... N it
+    # extrapolated *above* it: the curve bends as it leaves its ceiling), so nothing rests on
+    # the line. The last doubling still moves it down: biased, bias > 0.
     error, v = error_and_verdict("force_to_1(dim=12, p=0.3, f=parity)", 2048, "grassberger", held_atlas)
     assert error > 0.3
-    assert v.data.extrapolated > v.estimate  # the straight line points the wrong way
+    assert v.data.extrapolated > v.estimate - error / 4  # the line sees a fraction of the error at most
     assert v.data.regime == "biased" and v.data.remaining_bias > 0.1 and v.regime == "biased", v
     assert v.expected_bias == v.data.remaining_bias and "bias remain" in v.reason
     assert v.interval[0] <= v.estimate - error <= v.interval[1]
