@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import logging
 import math
 import warnings
@@ -47,6 +48,12 @@ class PeerEstimator(BaseEstimator):
         except Exception as exc:  # an absent or broken package is skipped, never fatal
             return f"{cls.library} is not available ({type(exc).__name__}: {exc}); {INSTALL}"
         return None
+
+    @classmethod
+    def installed(cls) -> bool:
+        """Whether the library's package is on the path, found without importing it (a listing
+        needs no more; :meth:`missing` imports, and also catches a broken install)."""
+        return importlib.util.find_spec(cls.library.split(".")[0]) is not None
 
     @property
     def uses_distances(self) -> bool:  # type: ignore[override]
