@@ -87,11 +87,12 @@ def _d_position(levels: pd.Series, ds: list[int], value: float) -> float:
 
 
 def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path, points: pd.DataFrame | None = None,
-                   caps: dict[str, tuple[float, float]] | None = None) -> Path:
+                   caps: dict[str, tuple[float, float]] | None = None, part: str = "") -> Path:
     """One panel per estimator (and bin count): N (log2 axis) x D, colour = regime; a dot
     marks a reliable group that sits at its ceiling. Lines: where the frontier's axis
     (H(X,Y) where the family states one, else I(X;Y)) equals log2 N (dashed), the measured
-    frontier (solid) and exact theory's (dotted) where known. Grey: not run (capped)."""
+    frontier (solid) and exact theory's (dotted) where known. Grey: not run (capped).
+    ``part`` names the estimators of a family's figure drawn in parts (in the title)."""
     data = regimes[regimes["family"] == family].copy()
     grid = data[data["d"].notna()]
     level_column, level_name = frontier_axis(data)
@@ -149,7 +150,7 @@ def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path,
     if points is not None and "theory" in points and points["theory"].notna().any():
         handles.append(Line2D([], [], color="#1f4e9c", ls=":", lw=1.6, label="frontier (exact theory)"))
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=7.5, frameon=False)
-    fig.suptitle(f"Where estimates can be trusted: {family}", fontsize=11, y=1 - 0.2 / fig.get_figheight(), va="top")
+    fig.suptitle(f"Where estimates can be trusted: {family}{part and f' — {part}'}", fontsize=11, y=1 - 0.2 / fig.get_figheight(), va="top")
     fig.savefig(path, dpi=110, pil_kwargs={"compress_level": 1})  # quicker to write than zlib level 6, ~5 % more bytes
     plt.close(fig)
     return path
@@ -166,7 +167,7 @@ def _n_axis_position(bits: float, ns: list[int]) -> float:
 
 
 def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: Tolerances | dict[str, float],
-                path: Path) -> Path:
+                path: Path, part: str = "") -> Path:
     """Mean bias (bits) against N, one line per D with ±1 seed std shaded, per estimator
     (and bin count); thin dashes: the bias the estimate would have at its ceiling; dots:
     exact theory's expected bias where known. The green band is the tolerance."""
@@ -213,7 +214,7 @@ def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: To
                ncol=min(6, max(1, len(order) + len(extra))), fontsize=7.5, frameon=False)
     rel = tolerances.rel_tol
     note = f" (band: ±{abs_tol:g} bit" + (f"; rel_tol {rel:.0%} widens it for large truths)" if rel else ")")
-    fig.suptitle(f"Bias of the mean estimate vs N: {family}{note}", fontsize=11, y=1 - 0.2 / fig.get_figheight(), va="top")
+    fig.suptitle(f"Bias of the mean estimate vs N: {family}{part and f' — {part}'}{note}", fontsize=11, y=1 - 0.2 / fig.get_figheight(), va="top")
     fig.savefig(path, dpi=110, pil_kwargs={"compress_level": 1})  # quicker to write than zlib level 6, ~5 % more bytes
     plt.close(fig)
     return path

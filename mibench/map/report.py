@@ -69,8 +69,11 @@ def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str,
         label = suite.d_label(family)
         fam_points = points[points["family"] == family] if not points.empty else points
         rows = regimes[regimes["family"] == family]  # each figure gets only its family's rows
-        draw.append((regime_heatmap, rows, family, label, out / f"map_{_slug(family)}.png", fam_points, _caps(suite, family)))
-        draw.append((bias_curves, rows, family, label, suite.tolerances, out / f"bias_{_slug(family)}.png"))
+        for suffix, part, part_rows in figure_parts(rows):
+            name = _slug(family) + suffix
+            draw.append((regime_heatmap, part_rows, family, label, out / f"map_{name}.png", fam_points,
+                         _caps(suite, family), part))
+            draw.append((bias_curves, part_rows, family, label, suite.tolerances, out / f"bias_{name}.png", part))
     figures = [_figure_path(job) for job in draw]
     prints = {path.name: _fingerprint(job) for path, job in zip(figures, draw)}
     todo = [job for job in draw if not _current(_figure_path(job), prints, drawn_before)]  # redraw only what changed
@@ -88,6 +91,20 @@ def write_outputs(suite: Suite, cells: pd.DataFrame, out: Path, stats: dict[str,
                 stale.unlink()
     return {"regimes": regimes, "points": points, "laws": laws, "figures": figures, "summary": written[4],
             "failed": stats["failed"], "stored": stats["stored"], "redrawn": len(todo)}
+
+
+MAX_PANELS = 12  # panels in one family's figure before it is drawn in two parts (26 read as colour only)
+
+
+def figure_parts(rows: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """(file-name suffix, title part, rows) of each figure a family's rows are drawn in: one
+    figure, or, past MAX_PANELS panels with binned and other estimators both present (a
+    continuous family), the estimators of continuous values and the binned ones apart."""
+    binned = rows["estimator"].str.startswith("binned(")
+    panels = len(rows[["estimator", "bins"]].drop_duplicates()) if not rows.empty else 0
+    if panels <= MAX_PANELS or binned.all() or not binned.any():
+        return [("", "", rows)]
+    return [("", "estimators of continuous values", rows[~binned]), ("_binned", "binned estimators", rows[binned])]
 
 
 FINGERPRINTS = "figures.json"  # each figure's fingerprint, so that a rerun redraws only the figures whose data changed
@@ -301,7 +318,8 @@ def render_summary(suite: Suite, regimes: pd.DataFrame, points: pd.DataFrame, la
             lines.append(f"| `{_with_bins(spec, bins)}` | " + " | ".join(f"{shares.get(r, 0):.0%}" for r in REGIMES)
                          + f" | {g['at_ceiling'].mean():.0%} |")
         lines.append("")
-        lines += [f"![{fig.stem}]({fig.name})" for fig in figures if fig.stem in (f"map_{_slug(family)}", f"bias_{_slug(family)}")]
+        own = {f"{kind}_{_slug(family)}{suffix}" for kind in ("map", "bias") for suffix in ("", "_binned")}
+        lines += [f"![{fig.stem}]({fig.name})" for fig in figures if fig.stem in own]
         lines.append("")
     lines += ["Files: `results.sqlite` (every cell), `cells.csv`, `regimes.csv`, `frontiers.csv`, `frontier_laws.csv`."]
     return "\n".join(lines) + "\n"

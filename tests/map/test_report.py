@@ -188,3 +188,24 @@ def test_a_reach_that_falls_with_n_is_explained_from_the_cells():
     assert "off by -0.20 at N = 250, +0.05 at N = 1000, +0.20 at N = 4000" in lines[0]
     assert "crosses 0" in lines[0] and "cancelled" in lines[0]
     assert "(`K`) are not run at N = 4000" in lines[1]
+
+
+def test_a_family_with_many_binned_and_continuous_panels_is_drawn_in_two_parts():
+    # 3 estimators of continuous values and 4 inner estimators x 3 bin counts of binned ones:
+    # 15 panels, past MAX_PANELS: the continuous ones and the binned ones get a figure each,
+    # every row in exactly one; a family of binned estimators alone, or a small one, stays whole.
+    from mibench.map.report import MAX_PANELS, figure_parts
+
+    specs = [("ksg", float("nan")), ("kde", float("nan")), ("gcmi", float("nan"))]
+    specs += [(f"binned({e}, rule=uniform, bins={b})", float(b)) for e in ("plugin", "nsb", "grassberger", "jackknife")
+              for b in (4, 8, 30)]
+    rows = pd.DataFrame([{"estimator": e, "bins": b, "n": n} for e, b in specs for n in (64, 256)])
+    assert len(specs) > MAX_PANELS
+    parts = figure_parts(rows)
+    assert [(suffix, part) for suffix, part, _ in parts] == [("", "estimators of continuous values"),
+                                                            ("_binned", "binned estimators")]
+    assert set(parts[0][2]["estimator"]) == {"ksg", "kde", "gcmi"} and len(parts[1][2]) == 24
+    assert sum(len(p[2]) for p in parts) == len(rows)
+    binned_only = rows[rows["estimator"].str.startswith("binned(")]
+    assert [p[0] for p in figure_parts(binned_only)] == [""]
+    assert [p[0] for p in figure_parts(rows[rows["estimator"].isin(["ksg", "binned(plugin, rule=uniform, bins=4)"])])] == [""]
