@@ -98,13 +98,14 @@ MAX_PANELS = 12  # panels in one family's figure before it is drawn in two parts
 
 def figure_parts(rows: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     """(file-name suffix, title part, rows) of each figure a family's rows are drawn in: one
-    figure, or, past MAX_PANELS panels with binned and other estimators both present (a
-    continuous family), the estimators of continuous values and the binned ones apart."""
+    figure, or, past MAX_PANELS panels with binned and other estimators both present (the
+    continuous families, layer codes), the estimators on the values as given and the binned
+    ones apart."""
     binned = rows["estimator"].str.startswith("binned(")
     panels = len(rows[["estimator", "bins"]].drop_duplicates()) if not rows.empty else 0
     if panels <= MAX_PANELS or binned.all() or not binned.any():
         return [("", "", rows)]
-    return [("", "estimators of continuous values", rows[~binned]), ("_binned", "binned estimators", rows[binned])]
+    return [("", "estimators on the values as given", rows[~binned]), ("_binned", "binned estimators", rows[binned])]
 
 
 FINGERPRINTS = "figures.json"  # each figure's fingerprint, so that a rerun redraws only the figures whose data changed

@@ -56,8 +56,8 @@ def run_map(
             store.close()
         folder = Path(out if outputs is None else outputs)
         folder.mkdir(parents=True, exist_ok=True)
-        say(f"writing the tables and summary.md in {folder}, and drawing those of its "
-            f"{2 * cells['family'].nunique() if not cells.empty else 0} figures whose cells changed")
+        say(f"writing the tables and summary.md in {folder}, and drawing the figures whose cells changed "
+            "(two per family, four where a family is drawn in two parts)")
         return {**stats, **write_outputs(suite, cells, folder, stats, workers=pool)}
 
 

@@ -192,7 +192,7 @@ def test_a_reach_that_falls_with_n_is_explained_from_the_cells():
 
 def test_a_family_with_many_binned_and_continuous_panels_is_drawn_in_two_parts():
     # 3 estimators of continuous values and 4 inner estimators x 3 bin counts of binned ones:
-    # 15 panels, past MAX_PANELS: the continuous ones and the binned ones get a figure each,
+    # 15 panels, past MAX_PANELS: the others and the binned ones get a figure each,
     # every row in exactly one; a family of binned estimators alone, or a small one, stays whole.
     from mibench.map.report import MAX_PANELS, figure_parts
 
@@ -202,7 +202,7 @@ def test_a_family_with_many_binned_and_continuous_panels_is_drawn_in_two_parts()
     rows = pd.DataFrame([{"estimator": e, "bins": b, "n": n} for e, b in specs for n in (64, 256)])
     assert len(specs) > MAX_PANELS
     parts = figure_parts(rows)
-    assert [(suffix, part) for suffix, part, _ in parts] == [("", "estimators of continuous values"),
+    assert [(suffix, part) for suffix, part, _ in parts] == [("", "estimators on the values as given"),
                                                             ("_binned", "binned estimators")]
     assert set(parts[0][2]["estimator"]) == {"ksg", "kde", "gcmi"} and len(parts[1][2]) == 24
     assert sum(len(p[2]) for p in parts) == len(rows)
