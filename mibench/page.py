@@ -15,9 +15,11 @@ import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 DOCUMENTS = ("summary.md", "report.md", "board.md", "leaderboard.md")  # what map, score and leaderboard write
-_IMG = re.compile(r'<img alt="([^"]*)" src="([^"]+)"\s*/?>')
+_IMG = re.compile(r"<img\b[^>]*>")
+_SRC = re.compile(r'\bsrc="([^"]*)"')
 
 STYLE = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1b; margin: 0; }
@@ -98,17 +100,19 @@ def _inlined(doc: Document, body: str) -> str:
     """Each <img> that names a PNG beside the document, inlined; a figure that cannot be
     read is named in red instead of leaving a broken image."""
     def inline(match: re.Match) -> str:
-        alt, src = match.group(1), html.unescape(match.group(2))
+        tag = match.group(0)
+        found = _SRC.search(tag)
+        src = unquote(html.unescape(found.group(1))) if found else ""
         if src.startswith("data:"):
             doc.figures += 1
-            return match.group(0)
+            return tag
         figure = doc.path.parent / src
-        if figure.suffix.lower() != ".png" or not figure.is_file():
+        if not src or figure.suffix.lower() != ".png" or not figure.is_file():
             doc.missing.append(src)
             return f'<p class="missing">figure {html.escape(src)} is not beside {html.escape(doc.path.name)}</p>'
         doc.figures += 1
         data = base64.b64encode(figure.read_bytes()).decode("ascii")
-        return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
+        return tag[: found.start(1)] + f"data:image/png;base64,{data}" + tag[found.end(1):]  # alt, title kept
     return _IMG.sub(inline, body)
 
 

@@ -71,6 +71,17 @@ def test_a_figure_that_is_not_there_is_named_not_left_broken(outputs):
     assert "<img" not in page and "figure map_parity.png is not beside summary.md" in page
 
 
+def test_figures_named_with_spaces_or_given_a_title_are_inlined_too(tmp_path):
+    # Markdown writes a space in a file name as %20, and a title as an attribute after src:
+    # both must still be read from disk and inlined, not left as broken relative links
+    _figure(tmp_path / "my fig.png")
+    _figure(tmp_path / "t.png")
+    (tmp_path / "summary.md").write_text('# s\n\n![a](my%20fig.png)\n\n![b](t.png "the title")\n', encoding="utf-8")
+    page, (doc,) = render_page(find_documents([tmp_path]))
+    assert doc.figures == 2 and doc.missing == []
+    assert page.count("data:image/png;base64,") == 2 and 'src="t.png"' not in page and 'title="the title"' in page
+
+
 def test_a_path_with_no_output_is_refused_with_what_to_give(tmp_path):
     with pytest.raises(PageError, match="no mibench output in"):
         find_documents([tmp_path])

@@ -23,7 +23,7 @@ from mibench.judging import REGIMES, Regime, rules_text
 from mibench.map.locate import resolution_note, theory_biases, theory_frontiers
 from mibench.map import plots
 from mibench.map.plots import bias_curves, regime_heatmap
-from mibench.map.regimes import classify, describe_law, frontiers
+from mibench.map.regimes import classify, describe_law, frontier_axis, frontiers
 from mibench.map.suite import Suite
 from mibench.map.sweep import WorkerPool
 from mibench.tasks import TASKS
@@ -229,8 +229,10 @@ def falling_reach(best: list[dict[str, Any]], points: pd.DataFrame, regimes: pd.
                     f"{after['max']:.2f} at N = {after['n']}.")
             winners = points[(points["family"] == family) & (points["n"] == before["n"])
                              & (points["max"] >= before["max"] - 1e-9)]["estimator"].unique()
-            task = regimes[(regimes["family"] == family) & ((regimes["truth"] - before["max"]).abs() < 1e-6)]
-            curves = {spec: task[task["estimator"] == spec].set_index("n")["bias"].sort_index() for spec in winners}
+            mine = regimes[regimes["family"] == family]
+            column, _ = frontier_axis(mine)  # H(X,Y) on discrete families, the true I on continuous ones
+            task = mine[(mine[column] - before["max"]).abs() < 1e-6]  # the task(s) at that level, any D
+            curves = {spec: task[task["estimator"] == spec].groupby("n")["bias"].mean() for spec in winners}
             ran = [spec for spec in winners if after["n"] in curves[spec].index]
             if not ran:
                 lines.append(f"{head} The estimators that reached it ({', '.join(f'`{w}`' for w in winners)}) are not "

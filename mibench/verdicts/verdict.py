@@ -317,7 +317,7 @@ def truth_interval(estimate: float, map_ev: MapEvidence, data: DataEvidence, che
     sources' mean centre (where both put the bias near 0, their hull at SOURCE_Z held a
     Bernoulli entropy's truth in 15 of 20 samples). The two miss
     different cases (the map where a new family's bias differs from its nearest cells',
-    the curve where N/8 ... N says little about the limit); each alone covered 77-79 % of
+    the curve where N/8 ... N, as it then ran, says little about the limit); each alone covered 77-79 % of
     the development cases at 1.645 standard errors, their hull at 1.0 covers 92 % of them
     and 96 % of the confirmation cases (``scripts/verdict_table.py``, the README's table). Returns the interval
     and which sources made it ("map and subsampling", "map", "subsampling" or None); :func:`trust`
@@ -394,6 +394,9 @@ def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None
       within the tolerance of 0, else ``biased``;
     * an alarm of the truth-free checks (:mod:`mibench.verdicts.consistency`: the shuffle
       null, the copula kNN reference) means ``biased``, unless the estimate sits at its ceiling;
+    * an estimate at the H(Y) ceiling of distinct X rows is ``reliable`` where the repeated
+      X rows (or those of X's merged codes) show Y to be a function of X: I(X;Y) = H(Y) is
+      then the truth, not a ceiling (:func:`_at_label_entropy`);
     * the data's own alarms stand (at the ceiling, a spread or a remaining bias over the
       tolerance), except that a spread gives way to a bias the map expects to be larger
       than it (the error is then mostly bias, as the map's rules would call it);

@@ -179,15 +179,23 @@ def test_a_reach_that_falls_with_n_is_explained_from_the_cells():
         return {"family": family, "n": n, "estimator": spec, "bins": float("nan"), "max": reach, "axis": "I(X;Y)",
                 "d_max": 1.0, "status": "bracketed"}
     points = pd.DataFrame([point("F", 1000, "E", 1.0), point("F", 4000, "E", 0.5), point("F", 250, "E", 0.5),
-                           point("G", 1000, "K", 2.0), point("G", 4000, "P", 1.0)])
-    regimes = pd.DataFrame([{"estimator": "E", "family": "F", "truth": 1.0, "n": n, "bias": b}
+                           point("G", 1000, "K", 2.0), point("G", 4000, "P", 1.0),
+                           {**point("H", 1000, "E", 6.0), "axis": "H(X,Y)"}, {**point("H", 4000, "E", 4.0), "axis": "H(X,Y)"}])
+    nan = float("nan")
+    regimes = pd.DataFrame([{"estimator": "E", "family": "F", "truth": 1.0, "joint_entropy": nan, "d": 1, "n": n, "bias": b}
                             for n, b in ((250, -0.2), (1000, 0.05), (4000, 0.2))]
-                           + [{"estimator": "K", "family": "G", "truth": 2.0, "n": 1000, "bias": 0.01}])
-    lines = falling_reach(best_by_n(points, ["F", "G"]), points, regimes)
-    assert len(lines) == 2  # F's rise from N = 250 to 1000 is no fall
+                           + [{"estimator": "K", "family": "G", "truth": 2.0, "joint_entropy": nan, "d": 1, "n": 1000,
+                               "bias": 0.01}]
+                           # a discrete family: the frontier's axis is H(X,Y), and two D share one truth I
+                           + [{"estimator": "E", "family": "H", "truth": 0.5, "joint_entropy": h, "d": d, "n": n, "bias": b}
+                              for d, h in ((4, 6.0), (8, 10.0)) for n, b in ((1000, 0.05), (4000, 0.3))])
+    lines = falling_reach(best_by_n(points, ["F", "G", "H"]), points, regimes)
+    assert len(lines) == 3  # F's rise from N = 250 to 1000 is no fall
     assert "off by -0.20 at N = 250, +0.05 at N = 1000, +0.20 at N = 4000" in lines[0]
     assert "crosses 0" in lines[0] and "cancelled" in lines[0]
     assert "(`K`) are not run at N = 4000" in lines[1]
+    # on H(X,Y) = 6 (D = 4 only, though D = 8 has the same I): +0.05, then +0.30
+    assert "H(X,Y) = 6.00 is off by +0.05 at N = 1000, +0.30 at N = 4000" in lines[2] and "moves away" in lines[2]
 
 
 def test_a_family_with_many_binned_and_continuous_panels_is_drawn_in_two_parts():
