@@ -149,12 +149,13 @@ def _y_function_of_codes(codes: torch.Tensor, y_codes: torch.Tensor, labels: int
     at small N), on the first coarsening that repeats enough: codes >> j merges 2^j
     neighbouring values (bins of a binned layer). Y a function of a coarsening of X is a
     function of X (H(Y|X) <= H(Y|coarse X)), and a finer repeat that mixes labels is among
-    the coarse repeats too; a coarsening that mixes labels says nothing of X itself. None when no coarsening (up to 2^MAX_MERGE_SHIFT values merged) repeats enough."""
+    the coarse repeats too; a coarsening that mixes labels says nothing of X itself. None
+    when no coarsening (up to 2^MAX_MERGE_SHIFT values merged) repeats enough."""
     rows = codes.shape[1]
     top = int(codes.max()) if codes.numel() else 0
     for shift in range(0, min(top.bit_length(), MAX_MERGE_SHIFT) + 1):
         coarse = codes >> shift if shift else codes
-        coincidences = rows - int(codes_to_counts(coarse).distinct()[0])
+        coincidences = evidence.coincidences if not shift else rows - int(codes_to_counts(coarse).distinct()[0])
         if coincidences < MIN_REPEATS:
             continue
         function = bool(_label_bound(coarse, y_codes, labels) <= tol / 2)
