@@ -125,18 +125,29 @@ def _unreferenced_figures(doc: Document, text: str) -> str:
                    for p in extra)
 
 
+def _as_html(text: str) -> str:
+    """Markdown to HTML with raw HTML shown as text: mibench's outputs hold none of their own
+    (figures are Markdown images), but they quote names users chose (a dump, a layer, a
+    task), and ``layer<1>`` or a ``<script>`` in one must read as written, not vanish into
+    the page or run in it."""
+    import markdown
+
+    md = markdown.Markdown(extensions=["tables", "fenced_code", "toc"], output_format="html")
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return md.convert(text)
+
+
 def render_page(paths: list[Path], title: str = "mibench report") -> tuple[str, list[Document]]:
     """The HTML page of the Markdown outputs ``paths`` (see the module notes), and what each
     document held (its title, figures inlined and figures missing)."""
-    import markdown
-
     docs, sections = [], []
     for i, path in enumerate(paths):
         doc = Document(path)
         text = path.read_text(encoding="utf-8")
         heading = next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), path.stem)
         doc.title = heading.replace("`", "")
-        body = markdown.markdown(text, extensions=["tables", "fenced_code", "toc"], output_format="html")
+        body = _as_html(text)
         body = body.replace("<table>", '<div class="table"><table>').replace("</table>", "</table></div>")
         body = _inlined(doc, body + _unreferenced_figures(doc, text))
         body = _H2.sub(lambda m: f'<h2 id="doc{i}-{m.group(1)}">{m.group(2)}</h2>', body)  # ids unique across documents

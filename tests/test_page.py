@@ -82,6 +82,20 @@ def test_figures_named_with_spaces_or_given_a_title_are_inlined_too(tmp_path):
     assert page.count("data:image/png;base64,") == 2 and 'src="t.png"' not in page and 'title="the title"' in page
 
 
+def test_names_users_chose_read_as_written_not_as_html(tmp_path):
+    # a dump or layer named with angle brackets must show its name, not vanish as an unknown
+    # tag, and a <script> in one must not run in the page
+    _figure(tmp_path / "plane.png")
+    text = ("# score of `net<v2>.npz`\n\n| layer | verdict |\n|---|---|\n| layer<1> & co | reliable |\n\n"
+            "<script>window.mibenchErrors = 99;</script>\n\n![plane](plane.png)\n")
+    (tmp_path / "report.md").write_text(text, encoding="utf-8")
+    page, (doc,) = render_page(find_documents([tmp_path]))
+    assert doc.figures == 1 and doc.title == "score of net<v2>.npz"
+    assert "<td>layer&lt;1&gt; &amp; co</td>" in page and "<code>net&lt;v2&gt;.npz</code>" in page
+    assert "&lt;script&gt;window.mibenchErrors = 99;&lt;/script&gt;" in page
+    assert page.count("<script>") == 2  # the page's own two: the error count and the self-check
+
+
 def test_a_path_with_no_output_is_refused_with_what_to_give(tmp_path):
     with pytest.raises(PageError, match="no mibench output in"):
         find_documents([tmp_path])

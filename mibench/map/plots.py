@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import math
+import re
 import textwrap
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,8 @@ COLOURS = {Regime.RELIABLE: "#3b9a57", Regime.BIASED: "#f2a93b", Regime.UNSTABLE
 CAPPED = "#d9d9d9"  # not run: the suite caps this estimator's N or D
 
 
-def _panels(count: int) -> tuple[plt.Figure, list[plt.Axes]]:
-    cols = min(4, count)
+def _panels(count: int, cols: int | None = None) -> tuple[plt.Figure, list[plt.Axes]]:
+    cols = min(cols or 4, count)
     rows = math.ceil(count / cols)
     # A fixed layout in inches (panels of 3.8 x 3.2 in, room for two-line titles, the
     # title above and two legend rows below), not constrained_layout, which measures every
@@ -67,8 +69,22 @@ def _n_label(n: int) -> str:
     return f"$2^{{{k}}}$" if 2**k == n else f"{n:,}"
 
 
+_BINS = re.compile(r",?\s*bins=\d+")
+
+
 def _panel_keys(data: pd.DataFrame) -> list[tuple[str, Any]]:
-    return sorted({(e, b) for e, b in zip(data["estimator"], data["bins"])}, key=lambda k: (k[0], -1 if pd.isna(k[1]) else k[1]))
+    """(estimator, bins) of each panel: by estimator, then by bin count as a number (4, 8, 30;
+    the spec's text would put "bins=30" before "bins=4")."""
+    keys = {(e, b) for e, b in zip(data["estimator"], data["bins"])}
+    return sorted(keys, key=lambda k: (_BINS.sub("", k[0]), -1.0 if pd.isna(k[1]) else float(k[1]), k[0]))
+
+
+def _columns(keys: list[tuple[str, Any]]) -> int | None:
+    """Panels per row: one estimator per row where every estimator comes in the same 2-4 bin
+    counts (a row reads as one estimator across grids, a column as one grid across
+    estimators); None (the default) otherwise."""
+    per = set(Counter(_BINS.sub("", spec) for spec, _ in keys).values())
+    return per.pop() if len(per) == 1 and 2 <= min(per) <= 4 else None
 
 
 def _select(data: pd.DataFrame, spec: str, bins: Any) -> pd.DataFrame:
@@ -97,7 +113,7 @@ def regime_heatmap(regimes: pd.DataFrame, family: str, d_label: str, path: Path,
     grid = data[data["d"].notna()]
     level_column, level_name = frontier_axis(data)
     keys = _panel_keys(grid)
-    fig, axes = _panels(len(keys))
+    fig, axes = _panels(len(keys), _columns(keys))
     cmap = ListedColormap([COLOURS[r] for r in REGIMES])
     ns = sorted(grid["n"].unique())
     ds = sorted(int(d) for d in grid["d"].unique())
@@ -173,7 +189,7 @@ def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: To
     exact theory's expected bias where known. The green band is the tolerance."""
     data = regimes[(regimes["family"] == family) & regimes["d"].notna()]
     keys = _panel_keys(data)
-    fig, axes = _panels(len(keys))
+    fig, axes = _panels(len(keys), _columns(keys))
     ds = sorted(int(d) for d in data["d"].unique())
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(ds)))
     handles: dict[str, Any] = {}
@@ -192,7 +208,7 @@ def bias_curves(regimes: pd.DataFrame, family: str, d_label: str, tolerances: To
             if not finite.empty:
                 label = f"{d_label}={d}"
                 handles[label] = ax.plot(finite.index, finite["bias"], marker="o", ms=3, color=colour, label=label)[0]
-                ax.fill_between(finite.index, finite["bias"] - finite["std"], finite["bias"] + finite["std"], color=colour, alpha=0.15)
+                ax.fill_between(finite.index, finite["bias"] - finite["std"], finite["bias"] + finite["std"], color=colour, alpha=0.1)
             at_ceiling = (line["ceiling"] - line["truth"]).dropna()
             if not at_ceiling.empty:
                 ax.plot(at_ceiling.index, at_ceiling, color=colour, lw=0.7, ls=(0, (2, 2)))

@@ -60,6 +60,17 @@ def test_the_log2_n_line_lands_on_the_right_heatmap_column():
     ns = [64, 256, 1024]  # cells 0, 1, 2 at log2 N = 6, 8, 10
     assert [_n_axis_position(b, ns) for b in (6, 7, 10, 5, 12)] == [0, 0.5, 2, -0.5, 3]
 
+def test_panels_of_binned_estimators_run_by_grid_size_one_estimator_per_row():
+    # the spec's text sorts "bins=30" before "bins=4": the panels must read 4, 8, 30 across a row
+    from mibench.map.plots import _columns, _panel_keys
+
+    specs = [(f"binned({inner}, rule=uniform, bins={b})", b) for inner in ("plugin", "nsb") for b in (30, 4, 8)]
+    keys = _panel_keys(pd.DataFrame(specs, columns=["estimator", "bins"]))
+    assert [b for _, b in keys] == [4, 8, 30, 4, 8, 30] and keys[0][0].startswith("binned(nsb")
+    assert _columns(keys) == 3
+    assert _columns(keys + [("ksg", math.nan)]) is None  # an estimator with one panel: the usual rows of four
+
+
 def test_bias_curves_survive_an_estimator_that_failed_everywhere(tmp_path):
     # e.g. parametric_gaussian on layer_codes: the label is linear in the units, so
     # every covariance is singular and every group is undefined
