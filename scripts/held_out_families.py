@@ -5,10 +5,10 @@ only (leave-one-family-out): the README's acceptance table.
     python scripts/held_out_families.py [--out rows.csv] [--rows rows.csv] [--only NAME ...]
 
 Families (``mibench.verdicts.families``): binary codes through a BSC, codebooks, parity,
-force_to_1 (5 discrete estimators, N = 256 / 1024 / 4096); Gaussians, transformed
+force_to_1 (6 discrete estimators, JVHW among them, N = 256 / 1024 / 4096); Gaussians, transformed
 Gaussians, Student-t with 1-3 dof, independent heavy tails (KSG, Kozachenko-Leonenko, KDE,
 Gaussian copula, Gaussian fit; N = 512 / 2048); five trained networks subsampled from their
-population dumps, I(T;Y) and H(T) (binned plug-in, Miller-Madow, NSB, 30 bins). Each
+population dumps, I(T;Y) and H(T) (binned plug-in, Miller-Madow, NSB, JVHW, 30 bins). Each
 case's measured class is the regime 10 seeds earn against the exact truth
 (``mibench.verdicts.calibration``); the verdict sees seed 0's sample. ``--out`` keeps the
 raw rows (intervals unscaled), ``--rows`` re-tables them without recomputing. Prints the

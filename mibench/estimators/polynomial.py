@@ -107,13 +107,20 @@ class JVHW(_CountFormula):
         degree = min(4 + math.ceil(1.2 * math.log(n)), MAX_DEGREE)
         singletons = self._sum((c == 1).to(torch.float64), counts)
         c1 = self._c1(n, singletons) if n >= degree else torch.zeros_like(singletons)
-        delta = (4 * c1 * math.log(n) / n)[counts.batch]
-        plugin = _corrected_plugin(c, n)
+        # A symbol's term is a function of its count and its batch's Delta alone: computed once
+        # per (batch, count) pair present (a few hundred where symbols number 10^5-10^6: the
+        # degree-L polynomial per symbol was 3/4 of the time) and handed back to every symbol.
+        pairs, back = torch.unique(counts.batch.to(torch.int64) * (n + 1) + counts.values.to(torch.int64),
+                                   return_inverse=True)
+        c_seen = (pairs % (n + 1)).to(torch.float64)
+        delta = (4 * c1 * math.log(n) / n)[pairs // (n + 1)]
+        plugin = _corrected_plugin(c_seen, n)
         wide = delta > 0
-        poly = torch.where(wide, _polynomial_terms(c, n, torch.where(wide, delta, torch.ones_like(delta)), degree), plugin)
-        weight = torch.where(wide, (2 * (c / n) / delta.clamp(min=1e-300) - 1).clamp(0, 1), torch.ones_like(c))
+        poly = torch.where(wide, _polynomial_terms(c_seen, n, torch.where(wide, delta, torch.ones_like(delta)), degree),
+                           plugin)
+        weight = torch.where(wide, (2 * (c_seen / n) / delta.clamp(min=1e-300) - 1).clamp(0, 1), torch.ones_like(c_seen))
         term = (weight * plugin + (1 - weight) * poly).clamp(min=0)
-        return self._sum(term, counts) / LN2
+        return self._sum(term[back], counts) / LN2
 
 
 class WuYang(_CountFormula):

@@ -76,7 +76,8 @@ def sweep_and_locate(suite: Suite, store: Store, *, jobs: int = 1, client: Any =
             break
         probes += new
         more = run_sweep(suite, store, jobs=jobs, client=client, progress=progress, groups=new,
-                         label=f"locating frontiers ({round_})", workers=workers)
+                         label=f"locating frontiers (round {round_} of at most {MAX_ROUNDS}: each halves the brackets)",
+                         workers=workers)
         stats = _add_stats(stats, more)
         # only the new groups need classifying, and only their frontiers (estimator, family,
         # bins, N) can move: the others would propose the probes already run

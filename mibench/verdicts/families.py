@@ -20,11 +20,11 @@ import numpy as np
 
 from mibench.verdicts.calibration import Case, dump_cases, entropy_dump_cases, task_cases
 
-DISCRETE = ["plugin", "miller_madow", "grassberger", "nsb", "chao_shen"]
+DISCRETE = ["plugin", "miller_madow", "grassberger", "nsb", "chao_shen", "jvhw"]
 DISCRETE_NS = [256, 1024, 4096]
 CONTINUOUS = ["ksg", "kozachenko_leonenko", "kde", "gcmi", "parametric_gaussian"]
 CONTINUOUS_NS = [512, 2048]
-NET_INNERS = ["plugin", "miller_madow", "nsb"]
+NET_INNERS = ["plugin", "miller_madow", "nsb", "jvhw"]
 NET_BINNING = {"tishby-relu": "rule=fixed, bins=30, range=(0.0, 13.0)"}  # else tanh-like units in [-1, 1]
 TANH_BINNING = "rule=fixed, bins=30, range=(-1.0, 1.0)"
 NETS = ["tishby-tanh", "tishby-relu", "tishby-quantized", "bnn", "digits-mlp"]
