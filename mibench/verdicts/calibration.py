@@ -133,7 +133,8 @@ def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: Toler
         lo, hi = v.interval
         rows.append({"family": case.family, "source": case.source, "estimator": case.estimator, "n": case.n,
                      "quantity": v.quantity, "count_based": parse_spec(case.estimator).count_based,
-                     "truth": case.truth, **measured, "estimate": v.estimate, "verdict": v.regime, "map": v.map.regime, "data": v.data.regime,
+                     "truth": case.truth, **measured, "estimate": v.estimate, "verdict": v.regime, "map": v.map.regime,
+                     "data": v.data.regime,
                      "expected_bias": v.expected_bias, "interval_lo": lo, "interval_hi": hi,
                      "interval_from": v.interval_from, "map_bias": v.map.expected_bias, "map_spread": v.map.spread,
                      "remaining_bias": v.data.remaining_bias, "data_spread": v.data.spread,
