@@ -125,17 +125,22 @@ def _unreferenced_figures(doc: Document, text: str) -> str:
                    for p in extra)
 
 
+_UNSAFE_HREF = re.compile(r'href="(?!https?:|mailto:|#|[^":]*(?:/|$|"))[^"]*"', re.IGNORECASE)
+
+
 def _as_html(text: str) -> str:
     """Markdown to HTML with raw HTML shown as text: mibench's outputs hold none of their own
     (figures are Markdown images), but they quote names users chose (a dump, a layer, a
-    task), and ``layer<1>`` or a ``<script>`` in one must read as written, not vanish into
-    the page or run in it."""
+    task), and ``relu<a>`` or a ``<script>`` in one must read as written, not vanish into
+    the page as a tag or run in it; a link a name spells in Markdown keeps its text, but
+    one to anything but http(s), mail, an anchor or a relative path (``javascript:``)
+    points nowhere."""
     import markdown
 
     md = markdown.Markdown(extensions=["tables", "fenced_code", "toc"], output_format="html")
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
-    return md.convert(text)
+    return _UNSAFE_HREF.sub('href="#"', md.convert(text))
 
 
 def render_page(paths: list[Path], title: str = "mibench report") -> tuple[str, list[Document]]:

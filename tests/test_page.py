@@ -86,12 +86,14 @@ def test_names_users_chose_read_as_written_not_as_html(tmp_path):
     # a dump or layer named with angle brackets must show its name, not vanish as an unknown
     # tag, and a <script> in one must not run in the page
     _figure(tmp_path / "plane.png")
-    text = ("# score of `net<v2>.npz`\n\n| layer | verdict |\n|---|---|\n| layer<1> & co | reliable |\n\n"
+    text = ("# score of `net<v2>.npz`\n\n| layer | verdict |\n|---|---|\n| relu<a> & co | reliable |\n"
+            "| [x](javascript:alert(1)) | [y](https://example.org) |\n\n"
             "<script>window.mibenchErrors = 99;</script>\n\n![plane](plane.png)\n")
     (tmp_path / "report.md").write_text(text, encoding="utf-8")
     page, (doc,) = render_page(find_documents([tmp_path]))
     assert doc.figures == 1 and doc.title == "score of net<v2>.npz"
-    assert "<td>layer&lt;1&gt; &amp; co</td>" in page and "<code>net&lt;v2&gt;.npz</code>" in page
+    assert "<td>relu&lt;a&gt; &amp; co</td>" in page and "<code>net&lt;v2&gt;.npz</code>" in page
+    assert "javascript:" not in page and '<a href="#">x</a>' in page and '<a href="https://example.org">y</a>' in page
     assert "&lt;script&gt;window.mibenchErrors = 99;&lt;/script&gt;" in page
     assert page.count("<script>") == 2  # the page's own two: the error count and the self-check
 

@@ -35,7 +35,7 @@ def _panels(count: int, cols: int | None = None) -> tuple[plt.Figure, list[plt.A
     # whose limit updates visit every sibling: _same_limits gives the panels one scale.
     width, height = 3.8 * cols, 3.2 * rows + 1.7
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
-    fig.subplots_adjust(left=0.6 / width, right=1 - 0.15 / width, top=1 - 0.85 / height, bottom=1.05 / height,
+    fig.subplots_adjust(left=0.85 / width, right=1 - 0.15 / width, top=1 - 0.85 / height, bottom=1.05 / height,
                         wspace=0.75 / 3.8 * cols / max(cols - 1, 1) if cols > 1 else 0.2, hspace=0.95 / 3.2)
     flat = list(axes.ravel())
     for ax in flat[count:]:
@@ -75,7 +75,7 @@ _BINS = re.compile(r",?\s*bins=\d+")
 def _panel_keys(data: pd.DataFrame) -> list[tuple[str, Any]]:
     """(estimator, bins) of each panel: by estimator, then by bin count as a number (4, 8, 30;
     the spec's text would put "bins=30" before "bins=4")."""
-    keys = {(e, b) for e, b in zip(data["estimator"], data["bins"])}
+    keys = {(e, None if pd.isna(b) else b) for e, b in zip(data["estimator"], data["bins"])}  # NaN != NaN in a set
     return sorted(keys, key=lambda k: (_BINS.sub("", k[0]), -1.0 if pd.isna(k[1]) else float(k[1]), k[0]))
 
 
