@@ -256,19 +256,26 @@ SHOWN_TIED = 3  # names in a "Where to start" cell; the rest are counted (every 
 def _tied_names(specs: list[str]) -> str:
     """Estimators tied for the best, in a few words: binned forms by their discrete
     estimator, each binning said once ("`grassberger`, `jackknife` and 4 more, binned:
-    rule=fixed, bins=8"), rather than each full spec joined by "="."""
-    parts = [_BINNED.match(spec) for spec in specs]
-    if all(parts):  # each discrete estimator once, each binning once
-        names = list(dict.fromkeys(m["inner"] for m in parts))
-        suffix = ", binned: " + " or ".join(dict.fromkeys(m["binning"] for m in parts))
-    else:
-        names, suffix = specs, ""
-    shown = ", ".join(f"`{name}`" for name in names[:SHOWN_TIED])
+    rule=fixed, bins=8"), the others after them by spec ("...; `ksg`"), rather than each
+    full spec joined by "="."""
+    parts = [m for m in map(_BINNED.match, specs) if m]
+    others = [spec for spec in specs if not _BINNED.match(spec)]
+    said = []
+    if parts:  # each discrete estimator once, each binning once
+        binnings = " or ".join(dict.fromkeys(m["binning"] for m in parts))
+        said.append(_few(list(dict.fromkeys(m["inner"] for m in parts))) + ", binned: " + binnings)
+    if others:
+        said.append(_few(others))
+    return "; ".join(said)
+
+
+def _few(names: list[str]) -> str:
+    """Up to SHOWN_TIED names in backticks, the rest counted."""
     if len(names) > SHOWN_TIED:
-        shown += f" and {len(names) - SHOWN_TIED} more"
-    elif len(names) > 1:
-        shown = ", ".join(f"`{name}`" for name in names[:-1]) + f" and `{names[-1]}`"
-    return shown + suffix
+        return ", ".join(f"`{name}`" for name in names[:SHOWN_TIED]) + f" and {len(names) - SHOWN_TIED} more"
+    if len(names) > 1:
+        return ", ".join(f"`{name}`" for name in names[:-1]) + f" and `{names[-1]}`"
+    return f"`{names[0]}`"
 
 
 def _with_bins(spec: str, bins: Any) -> str:

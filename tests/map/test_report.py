@@ -149,6 +149,21 @@ def test_where_to_start_names_a_tie_once_with_its_binning_and_counts_the_rest():
     assert "miller_madow" not in row["best"] and row["max"] == 9.95
 
 
+def test_a_tie_of_binned_and_other_estimators_still_says_each_binning_once():
+    # layer codes at N = 4096: eight binned estimators of one binning tie with kNN and the
+    # pairwise bounds; the binned ones are still named by their discrete estimator
+    from mibench.map.report import best_by_n
+
+    binning = "rule=uniform, bins=4"
+    specs = [f"binned({name}, {binning})" for name in ("chao_shen", "grassberger", "jackknife", "nsb")]
+    specs += ["kolchinsky_tracey", "ksg"]
+    rows = [{"family": "layer_codes", "n": 4096, "estimator": spec, "bins": 4 if spec.startswith("binned") else None,
+             "max": 8.0, "axis": "H(X,Y)", "d_max": 8.0, "status": "bracketed"} for spec in specs]
+    (row,) = best_by_n(pd.DataFrame(rows), ["layer_codes"])
+    assert row["best"] == (f"`chao_shen`, `grassberger`, `jackknife` and 1 more, binned: {binning}; "
+                           "`kolchinsky_tracey` and `ksg`")
+
+
 def test_a_rerun_redraws_only_the_figures_whose_cells_changed(tiny, tmp_path):
     out = tmp_path / "out"
     first = run_map(tiny, out, progress=False)
