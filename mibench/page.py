@@ -125,7 +125,8 @@ def _unreferenced_figures(doc: Document, text: str) -> str:
                    for p in extra)
 
 
-_UNSAFE_HREF = re.compile(r'href="(?!https?:|mailto:|#|[^":]*(?:/|$|"))[^"]*"', re.IGNORECASE)
+# an href is kept when it is http(s), mail, an anchor, or relative (no scheme: no ":" before a "/" or its end)
+_UNSAFE_HREF = re.compile(r'href="(?!https?:|mailto:|#|[^":]*[/"])[^"]*"', re.IGNORECASE)
 
 
 def _as_html(text: str) -> str:

@@ -258,8 +258,9 @@ def _tied_names(specs: list[str]) -> str:
     estimator, each binning said once ("`grassberger`, `jackknife` and 4 more, binned:
     rule=fixed, bins=8"), the others after them by spec ("...; `ksg`"), rather than each
     full spec joined by "="."""
-    parts = [m for m in map(_BINNED.match, specs) if m]
-    others = [spec for spec in specs if not _BINNED.match(spec)]
+    matches = [(spec, _BINNED.match(spec)) for spec in specs]
+    parts = [m for _, m in matches if m]
+    others = [spec for spec, m in matches if not m]
     said = []
     if parts:  # each discrete estimator once, each binning once
         binnings = " or ".join(dict.fromkeys(m["binning"] for m in parts))
