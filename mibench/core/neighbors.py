@@ -10,29 +10,63 @@ distance with a radius exactly, so every Euclidean distance must come from one f
 (trees compare squared distances, a matrix product rounds otherwise; either moved a
 neighbour across its own radius).
 
-On CPU the k-th neighbour search uses scipy's ``cKDTree`` (torch's thread count), and the
-radius counts use scikit-learn's ``KDTree`` with ``count_only``, which adds whole
-tree nodes that lie inside a ball without visiting their points -- several times
-faster for the large marginal neighbourhoods of KSG -- run in as many threads
-(it releases the GIL).
+On CPU both searches use scikit-learn's ``KDTree`` (Chebyshev), which releases the GIL
+and runs in torch's thread count of threads, one tree per thread (threads sharing a tree
+do not speed up): the radius counts with ``count_only``, which adds whole tree nodes that
+lie inside a ball without visiting their points (several times faster than scipy's
+``cKDTree`` for the large marginal neighbourhoods of KSG), and the k-th neighbour search,
+about 20 % less work than ``cKDTree`` at N = 10^4 in 13 dimensions and the same distances.
+:func:`one_thread_each` lets a caller run several searches side by side instead.
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Union
+from contextlib import contextmanager
+from typing import Callable, Iterator, Union
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 from sklearn.neighbors import KDTree
 
 _CHUNK_ELEMENTS = 1 << 24  # distance entries per chunk on the brute-force path
 
 
+_local = threading.local()
+
+
 def _threads() -> int:
     """Threads for a tree search: torch's setting, which a sweep's worker processes lower
-    to 1 (processes, not threads, then share the cores)."""
-    return max(1, torch.get_num_threads())
+    to 1 (processes, not threads, then share the cores), or 1 inside :func:`one_thread_each`."""
+    return 1 if getattr(_local, "single", False) else max(1, torch.get_num_threads())
+
+
+@contextmanager
+def one_thread_each() -> Iterator[None]:
+    """Within the block, this thread's tree searches run in one thread: for a caller that
+    runs independent searches (a batch's elements) in threads of its own."""
+    before = getattr(_local, "single", False)
+    _local.single = True
+    try:
+        yield
+    finally:
+        _local.single = before
+
+
+def _by_rows(arr: np.ndarray, search: Callable[[KDTree, np.ndarray], tuple[np.ndarray, ...]]) -> list[np.ndarray]:
+    """``search(tree, rows)`` over the rows of ``arr`` split among the threads, each with a
+    Chebyshev KD-tree of all of ``arr`` of its own; the parts joined back in row order."""
+    parts = np.array_split(np.arange(len(arr)), _threads())
+
+    def run(rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        return search(KDTree(arr, metric="chebyshev"), rows)
+
+    if len(parts) == 1:
+        results = [run(parts[0])]
+    else:
+        with ThreadPoolExecutor(len(parts)) as pool:
+            results = list(pool.map(run, parts))
+    return [np.concatenate(column) for column in zip(*results)]
 
 
 def _row_blocks(n: int) -> list[slice]:
@@ -92,8 +126,8 @@ def kth_neighbours(points: Points, k: int, method: str = "auto", p: float = floa
     sides = _sides(points, p)
     n = sides[0].shape[0]
     if _use_trees(sides, method, p):
-        arr = sides[0].detach().cpu().numpy()  # method="tree" on an accelerator runs on the host
-        dist, idx = cKDTree(arr).query(arr, k=k + 1, p=p, workers=_threads())
+        arr = np.ascontiguousarray(sides[0].detach().cpu().numpy())  # method="tree" on an accelerator runs on the host
+        dist, idx = _by_rows(arr, lambda tree, rows: tree.query(arr[rows], k=k + 1))
         # Column 0 is normally the point itself; with duplicates it may be a twin.
         own = idx == np.arange(n)[:, None]
         keep = ~own
@@ -124,15 +158,8 @@ def count_within(points: Points, radius: torch.Tensor, *, strict: bool, method: 
         arr = np.ascontiguousarray(sides[0].detach().cpu().numpy())
         given = radius.detach().cpu().numpy()
         r = np.nextafter(given, 0) if strict else given  # the tree counts distances <= r
-        parts = np.array_split(np.arange(n), _threads())
-
-        def count(rows: np.ndarray) -> np.ndarray:
-            # One tree per thread: threads sharing a tree do not speed up.
-            return KDTree(arr, metric="chebyshev").query_radius(arr[rows], r[rows], count_only=True)
-
-        with ThreadPoolExecutor(len(parts)) as pool:
-            counts = pool.map(count, parts)
-        counts = np.concatenate(list(counts)).astype(np.int64) - 1  # minus the point itself
+        (counts,) = _by_rows(arr, lambda tree, rows: (tree.query_radius(arr[rows], r[rows], count_only=True),))
+        counts = counts.astype(np.int64) - 1  # minus the point itself
         if strict:
             counts[given == 0] = 0  # nothing is strictly closer than distance 0
         return torch.from_numpy(counts).to(sides[0].device)

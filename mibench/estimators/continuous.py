@@ -6,7 +6,7 @@ those where the estimator defines them.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import torch
 
@@ -56,18 +56,23 @@ class ContinuousEstimator(BaseEstimator):
     def _estimate(self, prepared: Prepared, names: list[str], terms: Terms) -> torch.Tensor:
         variables = [t.to(torch.float64) for t in prepared.variables]
         self.check_input(variables, names)
-        out = []
-        for b in range(variables[0].shape[0]):
+
+        def element(b: int) -> torch.Tensor:
             parts = [v[b] for v in variables]
             if terms == ENTROPY:
-                value = self._entropy(parts[0])
-            elif terms == MUTUAL_INFORMATION:
-                value = self._mutual_information(*parts)
-            elif terms == CONDITIONAL_ENTROPY:
-                value = self._entropy(torch.cat(parts, dim=1)) - self._entropy(parts[1])
-            elif terms == CONDITIONAL_MUTUAL_INFORMATION:
-                value = self._conditional_mutual_information(*parts)
-            else:  # pragma: no cover - the base class only builds these
-                raise ValueError(f"unsupported quantity {terms}")
-            out.append(value)
+                return self._entropy(parts[0])
+            if terms == MUTUAL_INFORMATION:
+                return self._mutual_information(*parts)
+            if terms == CONDITIONAL_ENTROPY:
+                return self._entropy(torch.cat(parts, dim=1)) - self._entropy(parts[1])
+            if terms == CONDITIONAL_MUTUAL_INFORMATION:
+                return self._conditional_mutual_information(*parts)
+            raise ValueError(f"unsupported quantity {terms}")  # pragma: no cover - the base class only builds these
+
+        out = self._each_element(element, variables[0].shape[0], prepared.device)
         return torch.stack([torch.as_tensor(v, dtype=torch.float64, device=prepared.device) for v in out]) / LN2
+
+    def _each_element(self, element: Callable[[int], torch.Tensor], batch: int, device: torch.device
+                      ) -> list[torch.Tensor]:
+        """``element(b)`` for each batch element, in order."""
+        return [element(b) for b in range(batch)]

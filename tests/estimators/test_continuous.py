@@ -136,6 +136,33 @@ def test_tree_and_brute_force_neighbours_agree(pair, strict, device):
     assert torch.equal(tree, count_within(points, radius, strict=strict, method="brute"))
 
 
+@pytest.mark.parametrize("algorithm", [1, 2])
+def test_a_batch_estimated_side_by_side_in_threads_matches_each_sample_by_the_paper(algorithm, monkeypatch):
+    """A batch's kNN estimates run one per thread (a subsampling curve's blocks): each must
+    still be its own sample's KSG, from the O(n^2) reference, and the threads' one-thread
+    tree searches must not outlive the call."""
+    from mibench.core import neighbors, threads
+    from mibench.estimators import knn
+
+    monkeypatch.setattr(threads, "threads_for", lambda values, limit=None: 2)  # busy cores would choose one
+    alone = []
+    real = knn.one_thread_each
+
+    def counted():
+        alone.append(1)
+        return real()
+
+    monkeypatch.setattr(knn, "one_thread_each", counted)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 300, 2))
+    y = x[..., :1] + 0.5 * rng.standard_normal((5, 300, 1))
+    got = mibench.mutual_information(x, y, "ksg", algorithm=algorithm, noise=0)
+    assert len(alone) == 5 and neighbors._threads() == torch.get_num_threads()
+    want = [naive_ksg(x[b], y[b], 3, algorithm) for b in range(5)]
+    assert np.asarray(got) == pytest.approx(want, abs=1e-9)
+    assert len(set(np.round(want, 6))) == 5  # five different samples, so a mix-up of elements would show
+
+
 def test_ties_are_broken_deterministically():
     x = np.repeat(np.arange(50.0), 4)[:, None]  # every value four times
     y = x + np.repeat([0.0, 1.0], 100)[:, None]
