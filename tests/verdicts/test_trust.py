@@ -1,6 +1,7 @@
 """Trust verdicts, checked against exact truth computed another way: task truths, the
 population values of reference dumps, and the map's own stored groups re-run."""
 import json
+import math
 
 import numpy as np
 import pytest
@@ -155,6 +156,42 @@ def test_a_large_spread_gives_way_to_a_larger_expected_bias(atlas):
     assert error > 0.5
     assert v.data.regime == "unstable" and v.map.expected_bias > v.data.spread
     assert v.regime == "biased", v
+
+
+def test_an_estimate_standing_apart_from_the_count_estimators_is_biased_not_unstable(atlas):
+    # NSB on 12-bit codes through a BSC (eps = 0.2), N = 4096, with the BSC cells left out of
+    # the map: ten fresh samples put NSB ~1.9 bits above the exact truth with a seed std of
+    # ~0.25 bit -- biased by the map's own rules. One sample's subsampling curve sees a spread
+    # over the tolerance and no bias ("unstable"). The panel's median and most of its other
+    # members lie far from it, beyond twice that spread: the verdict says biased, high, and
+    # shows the panel.
+    task = parse_task("binary_codes(dim=12, source=bernoulli, p=0.5, output=bsc, eps=0.2)")
+    samples = [task.sample(4096, seed) for seed in range(10)]
+    seeds = np.array([mibench.mutual_information(x, y, "nsb") for x, y in samples])
+    assert seeds.mean() - task.mutual_information > 1.5 and seeds.std(ddof=1) < 0.4
+    v = mibench.trust(*samples[0], "nsb", maps=held_out_atlas(atlas, ["bsc_codes"]))
+    assert v.data.regime == "unstable" and v.map.regime == "unknown"
+    assert v.regime == "biased" and "count estimators" in v.reason, v
+    # the panel sits *above* NSB here, though NSB is itself too high: the gap says a bias is
+    # there, not which way, so no expected bias is invented and the interval spans the panel
+    assert v.panel.own == "nsb" and abs(v.panel.gap) > 2 * v.data.spread and math.isnan(v.expected_bias)
+    assert set(v.panel.values) == {"plugin", "miller_madow", "grassberger", "nsb", "chao_shen", "jvhw"}
+    assert v.interval[0] <= min(v.panel.values.values()) and v.interval[1] >= max(v.panel.values.values())
+    assert "panel" in json.dumps(v.to_dict()) and "panel:" in str(v)
+
+
+def test_a_panel_split_in_halves_says_nothing(atlas):
+    # 30-bin codes of 4 independent normal columns against a parity label, N = 10^4: I = 0
+    # exactly. Nearly every row is distinct, so plug-in, Miller-Madow and Grassberger say
+    # 0.7-0.9 bit while NSB, Chao-Shen and JVHW say 0-0.1: the panel splits in halves, NSB's
+    # median gap is large, but half the panel agrees with it. It must not be called biased
+    # for that: its error is 0.02 bit.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(10_000, 4)), rng.integers(0, 2, (10_000, 1))
+    v = mibench.trust(x, y, "binned(nsb, rule=uniform, bins=30)", maps=atlas)
+    assert abs(v.estimate) < 0.05 and abs(v.panel.gap) > 0.3
+    assert sorted(v.panel.values.values())[3] - sorted(v.panel.values.values())[2] > 0.5  # two halves
+    assert v.regime != "biased", v
 
 
 def test_map_cells_that_failed_give_no_invented_bias():
