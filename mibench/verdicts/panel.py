@@ -21,9 +21,10 @@ N = 10^4 is -0.02 bit against a truth of 0 while the plug-in half says 0.7-0.9 -
 panel says nothing.
 
 Judged held out (leave one family out, ``scripts/held_out_families.py``) on the count-based
-families: PANEL_Z = 2 turned 25 verdicts that disagreed with the measured class into agreeing
-ones and 1 agreeing verdict into a disagreeing one; it is the value every family's held-out
-choice picks from 1-4.
+families: 33 verdicts that disagreed with the measured class now agree and 4 that agreed no
+longer do. PANEL_Z = 1.5 is the value fitted on every family and the held-out choice from 1-4
+of eight of the nine count-based families (BSC codes, left out, tie 1.5 with 2); at 2 the
+panel fixed 25 and broke 1, BSC codes 85 % instead of 89 %.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from mibench.interface import UndefinedEstimateWarning
 from mibench.registry import make_estimator
 
 PANEL = ("plugin", "miller_madow", "grassberger", "nsb", "chao_shen", "jvhw")
-PANEL_Z = 2.0  # sampling spreads the estimate must stand from the panel's median to count as biased
+PANEL_Z = 1.5  # the estimate's sampling spreads the panel's median and most members must lie beyond
 
 
 @dataclass
