@@ -2,6 +2,7 @@
 population values of reference dumps, and the map's own stored groups re-run."""
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -192,6 +193,27 @@ def test_a_panel_split_in_halves_says_nothing(atlas):
     assert abs(v.estimate) < 0.05 and abs(v.panel.gap) > 0.3
     assert sorted(v.panel.values.values())[3] - sorted(v.panel.values.values())[2] > 0.5  # two halves
     assert v.regime != "biased", v
+
+
+def test_the_panel_repeats_no_warning_the_users_estimator_gave(monkeypatch):
+    # values outside a fixed range warn once per estimate of the user's estimator; its five
+    # panel members see the same codes and must not say it five more times
+    from mibench.verdicts import verdict
+
+    rng = np.random.default_rng(0)
+    x = 2 * rng.normal(size=(2000, 2))
+    y = (x[:, 0] > 0).astype(int)
+    spec = "binned(plugin, rule=fixed, bins=4, range=(-1.0, 1.0))"
+
+    def warned() -> int:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            mibench.trust(x, y, spec)
+        return len(caught)
+
+    with_panel = warned()
+    monkeypatch.setattr(verdict, "panel_evidence", lambda *args: None)
+    assert with_panel == warned() > 0
 
 
 def test_map_cells_that_failed_give_no_invented_bias():
