@@ -56,7 +56,7 @@ def one_thread_each() -> Iterator[None]:
 def _by_rows(arr: np.ndarray, search: Callable[[KDTree, np.ndarray], tuple[np.ndarray, ...]]) -> list[np.ndarray]:
     """``search(tree, rows)`` over the rows of ``arr`` split among the threads, each with a
     Chebyshev KD-tree of all of ``arr`` of its own; the parts joined back in row order."""
-    parts = np.array_split(np.arange(len(arr)), _threads())
+    parts = np.array_split(np.arange(len(arr)), max(1, min(_threads(), len(arr))))  # no empty part: a tree refuses it
 
     def run(rows: np.ndarray) -> tuple[np.ndarray, ...]:
         return search(KDTree(arr, metric="chebyshev"), rows)

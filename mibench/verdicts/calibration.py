@@ -253,12 +253,15 @@ def family_scales(results: pd.DataFrame, level: float = 0.9, leave_out: str | No
     or more (the sources err by different amounts)."""
     scores, kind = interval_scores(results), _kind(results)
     judged = (results["family"] != leave_out) & scores.notna()
+    # an interval the count estimators' panel widened counts with the source it widened (scale_for)
+    sources = results["interval_from"].where(results["interval_from"].isna(),
+                                             results["interval_from"].astype(str).str.removesuffix(" and panel"))
     out = {}
     for name in ("counts", "continuous"):
         part = judged & (kind == name)
         out[name] = _fit(scores, results["family"], part, level)
-        for source in sorted(set(results.loc[part, "interval_from"].dropna())):
-            here = part & (results["interval_from"] == source)
+        for source in sorted(set(sources[part].dropna())):
+            here = part & (sources == source)
             if here.sum() >= MIN_SCORES and results.loc[here, "family"].nunique() >= 2:
                 out[f"{name}: {source}"] = _fit(scores, results["family"], here, level)
     return out

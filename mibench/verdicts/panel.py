@@ -14,11 +14,12 @@ estimate counted once among them) lies farther from it than :data:`PANEL_Z` time
 sampling spread (and than the tolerance), and so do more of the other members than not:
 estimators that fail in other ways disagree with it beyond what its sample explains, so it
 is biased (the median need not be right, so the gap says a bias is there, not its size).
-Where the panel splits in halves (plug-in, Miller-Madow and Grassberger on one side, NSB,
-Chao-Shen and JVHW on the other, as on undersampled codes), either half may be the one
-nearer the truth -- NSB's I(T;Y) of 30-bin codes of 4 independent normal columns at
-N = 10^4 is -0.02 bit against a truth of 0 while the plug-in half says 0.7-0.9 -- and the
-panel says nothing.
+Where half of the other members or more lie within that reach of the estimate -- a panel
+split in halves around it (plug-in, Miller-Madow and Grassberger on one side, NSB,
+Chao-Shen and JVHW on the other, as on undersampled codes) -- either half may be the one
+nearer the truth (NSB's I(T;Y) of 30-bin codes of 4 independent normal columns at
+N = 10^4 is -0.02 bit against a truth of 0 while the plug-in half says 0.7-0.9), and the
+panel says nothing. A half spread wider than the reach does not protect its members.
 
 Judged held out (leave one family out, ``scripts/held_out_families.py``) on the count-based
 families: 33 verdicts that disagreed with the measured class now agree and 4 that agreed no

@@ -163,6 +163,18 @@ def test_a_batch_estimated_side_by_side_in_threads_matches_each_sample_by_the_pa
     assert len(set(np.round(want, 6))) == 5  # five different samples, so a mix-up of elements would show
 
 
+def test_fewer_rows_than_threads_still_find_their_neighbours(monkeypatch):
+    # the tree searches split rows among threads; a thread with no rows must not be asked
+    from mibench.core import neighbors
+
+    monkeypatch.setattr(neighbors, "_threads", lambda: 4)
+    points = torch.tensor([[0.0, 0.0], [1.0, 0.5], [3.0, 1.0]], dtype=torch.float64)
+    d_tree, _ = kth_neighbours(points, 1, method="tree")
+    assert d_tree[:, 0].tolist() == [1.0, 1.0, 2.0]  # Chebyshev distances to the nearest other point
+    counts = count_within(points, torch.tensor([1.5, 1.5, 1.5], dtype=torch.float64), strict=True, method="tree")
+    assert counts.tolist() == [1, 1, 0]
+
+
 def test_ties_are_broken_deterministically():
     x = np.repeat(np.arange(50.0), 4)[:, None]  # every value four times
     y = x + np.repeat([0.0, 1.0], 100)[:, None]

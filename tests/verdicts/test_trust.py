@@ -195,6 +195,18 @@ def test_a_panel_split_in_halves_says_nothing(atlas):
     assert v.regime != "biased", v
 
 
+def test_a_panel_verdict_where_nothing_else_gives_an_interval_spans_the_panel():
+    # H(X) of 10 fair bits (exactly 10 bits) by JVHW on 256 rows: the blocks sit at their
+    # own ceiling (no curve) and the map has no cell, so only the panel speaks; the verdict
+    # still needs an interval, and the truth lies within what the panel spans
+    x = np.random.default_rng(15).integers(0, 2, (256, 10))
+    v = mibench.trust(x, None, "jvhw")
+    assert v.regime == "biased" and v.interval_from == "panel", v
+    lo, hi = v.interval
+    assert lo <= min(v.panel.values.values()) and hi >= max(v.panel.values.values()) and lo <= 10.0 <= hi
+    assert "every value the count estimators gave" in str(v)
+
+
 def test_the_panel_repeats_no_warning_the_users_estimator_gave(monkeypatch):
     # values outside a fixed range warn once per estimate of the user's estimator; its five
     # panel members see the same codes and must not say it five more times
