@@ -85,13 +85,14 @@ def panel_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, estimate: floa
     with warnings.catch_warnings():  # the user's estimator has said what it has to say about this input
         warnings.simplefilter("ignore")
         for name, member in members.items():
+            if member.spec == est.spec:  # the estimator judged: its value is the estimate
+                evidence.own, evidence.values[name] = name, estimate
+                continue
             try:
                 value = float(floats(member.entropy(x) if y is None else member.mutual_information(x, y))[0])
             except (ValueError, TypeError, RuntimeError):
                 value = math.nan
             evidence.values[name] = value
-            if member.spec == est.spec:
-                evidence.own = name
     evidence.median = float(np.median(evidence.others() + [estimate]))  # the estimate once, a member or not
     evidence.gap = estimate - evidence.median
     return evidence
