@@ -225,7 +225,9 @@ def interval_scores(results: pd.DataFrame) -> pd.Series:
     lo, hi = results["interval_lo"].astype(float), results["interval_hi"].astype(float)
     half = (hi - lo) / 2
     judged = (results["measured"].isin(SAMPLING) & np.isfinite(half) & (half > 0)
-              & ~results["interval_from"].isin(NOT_SCALED))
+              & ~results["interval_from"].isin(NOT_SCALED)
+              # an interval dropped to 0 for unseen mass is the rule's, not an estimate's error (never widened)
+              & ~results["interval_from"].fillna("").str.endswith(" and unseen mass"))
     return ((results["truth"] - (lo + hi) / 2).abs() / half).where(judged)
 
 
@@ -253,9 +255,8 @@ def family_scales(results: pd.DataFrame, level: float = 0.9, leave_out: str | No
     or more (the sources err by different amounts)."""
     scores, kind = interval_scores(results), _kind(results)
     judged = (results["family"] != leave_out) & scores.notna()
-    # an interval the count estimators' panel widened counts with the source it widened (scale_for)
-    sources = results["interval_from"].where(results["interval_from"].isna(),
-                                             results["interval_from"].astype(str).str.removesuffix(" and panel"))
+    # an interval the count estimators' panel widened counts with the source it came from (scale_for)
+    sources = results["interval_from"].map(verdicts.widened_from, na_action="ignore")
     out = {}
     for name in ("counts", "continuous"):
         part = judged & (kind == name)
@@ -284,8 +285,8 @@ def rescaled(results: pd.DataFrame, scales: dict[str, float]) -> pd.DataFrame:
     kind = _kind(results)
     for i in range(len(out)):
         lo, hi, source = out["interval_lo"].iat[i], out["interval_hi"].iat[i], out["interval_from"].iat[i]
-        if not (math.isfinite(lo) and math.isfinite(hi)) or source in NOT_SCALED:
-            continue
+        if not (math.isfinite(lo) and math.isfinite(hi)) or source in NOT_SCALED or str(source).endswith(" and unseen mass"):
+            continue  # stated, not estimated: trust does not widen them either
         floor = 0.0 if out["quantity"].iat[i] == "I(X;Y)" or kind[i] == "counts" else -math.inf
         lo, hi = within(widened((lo, hi), verdicts.scale_for(scales, kind[i], source)), floor, math.inf)
         out.iloc[i, out.columns.get_loc("interval_lo")] = lo

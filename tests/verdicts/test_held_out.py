@@ -83,6 +83,24 @@ def test_trust_widens_its_interval_by_the_shipped_factor(monkeypatch):
     assert (wide[0] + wide[1]) / 2 == pytest.approx((raw[0] + raw[1]) / 2)
 
 
+def test_an_interval_down_to_0_for_unseen_mass_is_never_widened_nor_fitted_on():
+    # 12-bit codes through a BSC (eps = 0.2; exact I = 3.34 bits) by NSB at N = 4096: the
+    # sample has seen ~1 % of the joint mass, every count estimator errs high (NSB +1.9), and
+    # the interval's lower end goes to 0, which holds the truth; its upper end is the sources'
+    # own. The held-out fit neither scores it nor widens it (as trust does not).
+    task = parse_task("binary_codes(dim=12, source=bernoulli, p=0.5, output=bsc, eps=0.2)")
+    x, y = task.sample(4096, 0)
+    v = mibench.trust(x, y, "nsb")
+    assert v.data.coverage < verdicts.BLIND_COVERAGE and v.regime != "reliable"
+    assert v.interval[0] == 0.0 and v.interval[0] <= task.mutual_information <= v.interval[1]
+    assert v.interval_from.endswith(" and unseen mass") and "joint probability mass" in str(v)
+    with unscaled_intervals():
+        assert mibench.trust(x, y, "nsb").interval == v.interval  # the shipped factors do not touch it
+    rows = _rows("a", [5.0], 0.0, 2.0).assign(interval_from="subsampling and unseen mass")
+    assert interval_scores(rows).isna().all()
+    assert rescaled(rows, {"counts": 3.0, "continuous": 1.0})["interval_hi"].iat[0] == 2.0
+
+
 def test_the_families_are_at_least_ten_and_span_discrete_continuous_and_networks():
     names = [f.name for f in FAMILIES]
     assert len(set(names)) == len(names) >= 10
