@@ -93,7 +93,7 @@ def test_an_interval_down_to_0_for_unseen_mass_is_never_widened_nor_fitted_on():
     v = mibench.trust(x, y, "nsb")
     assert v.data.coverage < verdicts.BLIND_COVERAGE and v.regime != "reliable"
     assert v.interval[0] == 0.0 and v.interval[0] <= task.mutual_information <= v.interval[1]
-    assert v.interval_from.endswith(" and unseen mass") and "joint probability mass" in str(v)
+    assert v.interval_from.endswith(" and unseen mass") and "probability mass (Good-Turing)" in str(v)
     with unscaled_intervals():
         assert mibench.trust(x, y, "nsb").interval == v.interval  # the shipped factors do not touch it
     rows = _rows("a", [5.0], 0.0, 2.0).assign(interval_from="subsampling and unseen mass")

@@ -201,7 +201,7 @@ def test_a_panel_verdict_where_nothing_else_gives_an_interval_spans_the_panel():
     # still needs an interval, and the truth lies within what the panel spans
     x = np.random.default_rng(15).integers(0, 2, (256, 10))
     v = mibench.trust(x, None, "jvhw")
-    assert v.regime == "biased" and v.interval_from == "panel", v
+    assert v.regime == "biased" and v.interval_from == "panel and unseen mass", v  # coverage 0.07: and down to plug-in
     lo, hi = v.interval
     assert lo <= min(v.panel.values.values()) and hi >= max(v.panel.values.values()) and lo <= 10.0 <= hi
     assert "every value the count estimators gave" in str(v)
@@ -391,6 +391,22 @@ def test_a_narrow_bnn_layer_is_reliable(tmp_path):
         scores = score_dump(dump)
     narrow = scores[scores["d"] <= 8]
     assert len(narrow) and (narrow["regime"] == "reliable").all(), narrow[["snapshot", "quantity", "regime", "reason"]]
+
+
+def test_an_entropy_the_sample_cannot_place_reaches_down_to_the_plugin(tanh_dump):
+    # H(T) of the untrained tanh net's first layer (30 bins; exact over the 4,096 inputs) by
+    # JVHW on 256 rows drawn from the population: the sample sees ~5 % of the mass; the map's
+    # nearest H cells expect JVHW 1 bit low, so the interval sat above the truth. The plug-in
+    # falls below the truth on average for any distribution, and the interval now reaches down
+    # to its value, which holds the exact H.
+    layer, epoch = tanh_dump.snapshots()[0]
+    t = tanh_dump.snapshot(layer, epoch)
+    exact = tanh_dump.exact_information(layer, epoch, bins=30)["H(T)"]
+    rows = np.random.default_rng(0).integers(0, len(t), 256)
+    v = mibench.trust(t[rows], None, "binned(jvhw, rule=fixed, bins=30, range=(-1.0, 1.0))")
+    assert v.regime != "reliable" and v.data.coverage < 0.25
+    assert v.interval[0] <= v.panel.values["plugin"] < exact <= v.interval[1], v
+    assert v.interval_from.endswith(" and unseen mass") and "plug-in's value" in str(v)
 
 
 def test_verdicts_on_held_out_cases_never_call_a_gross_error_reliable(atlas, tanh_dump):
