@@ -451,7 +451,7 @@ SEEN_MASS = 0.9  # Good-Turing coverage from which a clean subsampling curve out
 #: codes every count estimator errs high, on the digits network's layers NSB and JVHW H(T)). Chosen
 #: from 0.05, 0.1, 0.25, 0.5 as the value whose coverage on the other families comes nearest
 #: 90 %: six of the nine count-based families left out choose it (BSC codes 0.1, the digits
-#: network 0.05); README, "The count estimators' panel".
+#: network 0.05); README, "Unseen mass".
 BLIND_COVERAGE = 0.25
 
 
