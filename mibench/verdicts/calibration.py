@@ -197,7 +197,7 @@ def held_out_atlas(atlas: Atlas, families: Iterable[str]) -> Atlas:
 
 # -- intervals calibrated by held-out family (split conformal) ---------------------------------
 SAMPLING = (Regime.RELIABLE, Regime.BIASED, Regime.UNSTABLE)  # measured classes an interval is judged on
-NOT_SCALED = ("exact", "rule of three")  # intervals that state what the sample proves, not an estimate's error
+NOT_SCALED = verdicts.STATED  # intervals that state what the sample proves, not an estimate's error
 MIN_SCORES = 30  # judged cases a source needs before it gets a factor of its own
 
 

@@ -69,6 +69,12 @@ class DataEvidence:
     # the rule of three and Fano, yet held on held-out networks), Y label-like
     # (:func:`_label_like`: its H(Y) estimated within half the tolerance); None when it cannot be told
     y_function_of_x: bool | None = None
+    # "Y" where every X code carries a single Y code on the sample, seen on at least MIN_REPEATS
+    # repeated X rows (of different inputs where ids are given); "X" the other way round; None
+    # otherwise. Then the joint codes repeat as that side's do, so a count estimate of I(X;Y)
+    # is its estimate of the other side's entropy, and I(X;Y) = H(Y) (or H(X)) where the
+    # repeats speak for the population (:func:`_function_side`)
+    function_side: str | None = None
     ceiling: float = math.nan
     ceiling_of: str | None = None
     at_ceiling: bool = False
@@ -119,6 +125,9 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
         joint_counts = codes_to_counts(joint)
         evidence.coverage = 1.0 - int((joint_counts.values == 1).sum()) / rows
         labels = None if y_codes is None else int(codes_to_counts(y_codes).distinct()[0])
+        if labels is not None:
+            evidence.function_side = _function_side(rows, evidence.distinct, labels,
+                                                    int(joint_counts.distinct()[0]))
         if labels is not None and _label_like(labels, rows, tol):
             evidence.y_function_of_x = _y_function_of_codes(codes, y_codes, labels, tol, evidence)
     evidence.entropy_x, evidence.entropy_y = float(h_x[0]), float(h_y[0])
@@ -132,6 +141,17 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
     if evidence.notes:
         evidence.reason += f" ({'; '.join(evidence.notes)})"
     return evidence
+
+
+def _function_side(rows: int, x_distinct: int, y_distinct: int, joint_distinct: int) -> str | None:
+    """Which side is a function of the other on the sample's codes ("Y": each X code
+    carries one Y code, so the joint codes are as many as X's), judged only on at least
+    MIN_REPEATS repeated rows of the other side: distinct rows are a function of anything."""
+    if joint_distinct == x_distinct and rows - x_distinct >= MIN_REPEATS:
+        return "Y"
+    if joint_distinct == y_distinct and rows - y_distinct >= MIN_REPEATS:
+        return "X"
+    return None
 
 
 def _label_like(labels: int, rows: int, tol: float) -> bool:

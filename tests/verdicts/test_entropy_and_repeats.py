@@ -8,6 +8,7 @@ import pytest
 
 import mibench
 from mibench.dumps.format import save_dump
+from mibench.tasks import parse_task
 from mibench.verdicts.calibration import agreement_table, entropy_dump_cases, evaluate
 from mibench.verdicts.score import score_dump
 from mibench.verdicts.verdict import within
@@ -99,8 +100,8 @@ def test_repeats_of_the_same_input_are_no_evidence_that_y_is_a_function_of_x():
     blind = mibench.trust(t, y, "plugin")
     told = mibench.trust(t, y, "plugin", input_ids=rows)
     assert blind.estimate - truth > 0.9  # a gross error
-    assert blind.data.y_function_of_x  # what the repeats suggest without the ids
-    assert told.data.y_function_of_x is None  # no two different inputs share a pattern here
+    assert blind.entropy_of == "Y"  # what the repeats suggest without the ids: judged as H(Y)
+    assert told.entropy_of is None and told.data.y_function_of_x is None  # no two inputs share a pattern here
     assert told.regime != "reliable", told
 
 
@@ -191,3 +192,32 @@ def test_a_label_is_label_like_exactly_when_its_entropy_is_estimated_within_half
     errors = [exact_entropy(rng.integers(0, classes, (256, 1))) - math.log2(classes) for _ in range(400)]
     assert (abs(float(np.mean(errors))) <= 0.05) == label_like
     assert _label_like(classes, 256, 0.1) == label_like
+
+
+@pytest.mark.parametrize("spec", ["plugin", "miller_madow"])
+def test_an_information_where_one_side_is_a_function_of_the_other_is_judged_as_that_entropy(spec):
+    # A 40-bit code drawn from 512 equally likely codewords, copied: I(X;Y) = H(Y) = log2 512
+    # = 9 bits exactly. At N = 256 the joint codes repeat exactly as Y's do, so the count
+    # estimate of I(X;Y) is its own H(Y), which lies below the truth (plug-in 7.59). The map's
+    # I(X;Y) cells at that joint margin are noisy codes, which err high: the interval was
+    # [0, 8.65] for plug-in and [3.32, 7.13] for Miller-Madow, below the truth and (the
+    # latter) below the estimate itself.
+    task = parse_task("binary_codes(dim=40, source=codebook, K=512, codebook_seed=0, output=copy)")
+    x, y = task.sample(256, 0)
+    truth = math.log2(512)
+    assert task.mutual_information == pytest.approx(truth)
+    v = mibench.trust(x, y, spec)
+    assert v.entropy_of == "Y" and v.quantity == "I(X;Y)" and "I(X;Y) = H(Y)" in v.reason
+    assert v.estimate == mibench.trust(y, None, spec).estimate < truth - 0.5
+    assert v.regime == "biased" and v.interval[0] <= truth <= v.interval[1], v
+
+
+def test_a_label_computed_from_the_inputs_makes_i_the_labels_entropy():
+    # X = the parity of 4 fair bits Y, so X is a function of Y and I(X;Y) = H(X) = 1 bit
+    # exactly; BSC noise on a copy makes neither side a function of the other
+    bits = np.random.default_rng(4).integers(0, 2, (1024, 4))
+    parity = bits.sum(axis=1) % 2
+    v = mibench.trust(parity, bits, "plugin")
+    assert v.entropy_of == "X" and v.regime == "reliable" and v.interval[0] <= 1.0 <= v.interval[1], v
+    noisy = parse_task("binary_codes(dim=4, source=bernoulli, p=0.5, output=bsc, eps=0.05)")
+    assert mibench.trust(*noisy.sample(1024, 0), "plugin").entropy_of is None

@@ -101,6 +101,23 @@ def test_an_interval_down_to_0_for_unseen_mass_is_never_widened_nor_fitted_on():
     assert rescaled(rows, {"counts": 3.0, "continuous": 1.0})["interval_hi"].iat[0] == 2.0
 
 
+def test_an_interval_below_a_ceiling_is_stated_and_never_widened(monkeypatch):
+    # 24 fair bits, every row distinct, and a label independent of them (I = 0 exactly): the
+    # plug-in sits at its own H(Y), a ceiling, and the truth may be anywhere from 0 to H(Y)
+    # (with the tolerance as slack). That is stated, not estimated: a factor fitted on
+    # estimates' errors widened it past what I(X;Y) <= H(Y) allows (1.100 -> 1.104 bits).
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 2, (2048, 24)), rng.integers(0, 2, 2048)
+    v = mibench.trust(x, y, "plugin")
+    assert v.regime == "saturated" and v.interval_from == "ceiling" and v.interval[0] <= 0.0
+    assert v.interval[1] == pytest.approx(v.ceiling + 0.1) and v.ceiling <= 1.0
+    monkeypatch.setattr(verdicts, "INTERVAL_SCALE", {"counts": 3.0, "continuous": 1.0})
+    assert mibench.trust(x, y, "plugin").interval == v.interval
+    rows = _rows("a", [0.0], 0.0, 1.1).assign(interval_from="ceiling")
+    assert interval_scores(rows).isna().all()
+    assert rescaled(rows, {"counts": 3.0, "continuous": 1.0})["interval_hi"].iat[0] == 1.1
+
+
 def test_the_families_are_at_least_ten_and_span_discrete_continuous_and_networks():
     names = [f.name for f in FAMILIES]
     assert len(set(names)) == len(names) >= 10
