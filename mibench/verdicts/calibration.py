@@ -198,6 +198,7 @@ def held_out_atlas(atlas: Atlas, families: Iterable[str]) -> Atlas:
 # -- intervals calibrated by held-out family (split conformal) ---------------------------------
 SAMPLING = (Regime.RELIABLE, Regime.BIASED, Regime.UNSTABLE)  # measured classes an interval is judged on
 NOT_SCALED = verdicts.STATED  # intervals that state what the sample proves, not an estimate's error
+STATED_ENDS = (" and unseen mass", " and repeats")  # intervals with an end stated, not estimated
 MIN_SCORES = 30  # judged cases a source needs before it gets a factor of its own
 
 
@@ -226,8 +227,9 @@ def interval_scores(results: pd.DataFrame) -> pd.Series:
     half = (hi - lo) / 2
     judged = (results["measured"].isin(SAMPLING) & np.isfinite(half) & (half > 0)
               & ~results["interval_from"].isin(NOT_SCALED)
-              # an interval dropped to 0 for unseen mass is the rule's, not an estimate's error (never widened)
-              & ~results["interval_from"].fillna("").str.endswith(" and unseen mass"))
+              # an interval dropped to 0 for unseen mass (or lowered for what repeats cannot rule out) is
+              # the rule's, not an estimate's error (never widened)
+              & ~results["interval_from"].fillna("").str.endswith(STATED_ENDS))
     return ((results["truth"] - (lo + hi) / 2).abs() / half).where(judged)
 
 
@@ -285,7 +287,7 @@ def rescaled(results: pd.DataFrame, scales: dict[str, float]) -> pd.DataFrame:
     kind = _kind(results)
     for i in range(len(out)):
         lo, hi, source = out["interval_lo"].iat[i], out["interval_hi"].iat[i], out["interval_from"].iat[i]
-        if not (math.isfinite(lo) and math.isfinite(hi)) or source in NOT_SCALED or str(source).endswith(" and unseen mass"):
+        if not (math.isfinite(lo) and math.isfinite(hi)) or source in NOT_SCALED or str(source).endswith(STATED_ENDS):
             continue  # stated, not estimated: trust does not widen them either
         floor = 0.0 if out["quantity"].iat[i] == "I(X;Y)" or kind[i] == "counts" else -math.inf
         lo, hi = within(widened((lo, hi), verdicts.scale_for(scales, kind[i], source)), floor, math.inf)

@@ -75,6 +75,9 @@ class DataEvidence:
     # is its estimate of the other side's entropy, and I(X;Y) = H(Y) (or H(X)) where the
     # repeats speak for the population (:func:`_function_side`)
     function_side: str | None = None
+    # bits of H(side | other) the repeats cannot rule out (95 %): by the rule of three a share up to
+    # 3 / repeats of rows may differ from their partner's single value, and Fano bounds what that holds
+    function_slack: float = math.nan
     ceiling: float = math.nan
     ceiling_of: str | None = None
     at_ceiling: bool = False
@@ -126,8 +129,8 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
         evidence.coverage = 1.0 - int((joint_counts.values == 1).sum()) / rows
         labels = None if y_codes is None else int(codes_to_counts(y_codes).distinct()[0])
         if labels is not None:
-            evidence.function_side = _function_side(rows, evidence.distinct, labels,
-                                                    int(joint_counts.distinct()[0]))
+            evidence.function_side, evidence.function_slack = _function_side(
+                rows, evidence.distinct, labels, int(joint_counts.distinct()[0]))
         if labels is not None and _label_like(labels, rows, tol):
             evidence.y_function_of_x = _y_function_of_codes(codes, y_codes, labels, tol, evidence)
     evidence.entropy_x, evidence.entropy_y = float(h_x[0]), float(h_y[0])
@@ -143,15 +146,21 @@ def data_evidence(est: Any, x: np.ndarray, y: np.ndarray | None, tol: float, del
     return evidence
 
 
-def _function_side(rows: int, x_distinct: int, y_distinct: int, joint_distinct: int) -> str | None:
+def _function_side(rows: int, x_distinct: int, y_distinct: int, joint_distinct: int) -> tuple[str | None, float]:
     """Which side is a function of the other on the sample's codes ("Y": each X code
     carries one Y code, so the joint codes are as many as X's), judged only on at least
-    MIN_REPEATS repeated rows of the other side: distinct rows are a function of anything."""
+    MIN_REPEATS repeated rows of the other side (distinct rows are a function of anything),
+    and the H(side | other) those repeats cannot rule out: a share up to 3 / repeats of rows
+    off their partner's single value (rule of three, 95 %), h(share) + share log2(values - 1)
+    bits by Fano (20 repeats of a binary label: 0.61 bit). (None, NaN) where neither is."""
     if joint_distinct == x_distinct and rows - x_distinct >= MIN_REPEATS:
-        return "Y"
-    if joint_distinct == y_distinct and rows - y_distinct >= MIN_REPEATS:
-        return "X"
-    return None
+        side, repeats, values = "Y", rows - x_distinct, y_distinct
+    elif joint_distinct == y_distinct and rows - y_distinct >= MIN_REPEATS:
+        side, repeats, values = "X", rows - y_distinct, x_distinct
+    else:
+        return None, math.nan
+    off = min(3.0 / repeats, 0.5)
+    return side, binary_entropy(off) + off * math.log2(max(values - 1, 1))
 
 
 def _label_like(labels: int, rows: int, tol: float) -> bool:

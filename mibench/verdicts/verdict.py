@@ -99,6 +99,8 @@ class Verdict:
                    "exact": "exact",
                    "panel": "every value the count estimators gave"}
             source = self.interval_from or ""
+            repeats = source.endswith(" and repeats")
+            source = source.removesuffix(" and repeats")
             unseen = source.endswith(" and unseen mass")
             source = source.removesuffix(" and unseen mass")
             panel = source.endswith(" and panel")
@@ -109,11 +111,15 @@ class Verdict:
                 how += ", and the copula kNN reference's band"
             if panel:
                 how += ", and every value the count estimators gave"
-            if unseen:
-                how += ("; down to 0" if self.quantity != "H(X)" and self.entropy_of is None else
-                        "; down to the plug-in's value, which falls below the truth on average for any distribution")
-                how += (f": the sample has seen {self.data.coverage:.0%} of the probability mass (Good-Turing), and "
-                        "the rest may hold any entropy")
+            if unseen and self.quantity == "I(X;Y)" and self.entropy_of is None:
+                how += (f"; down to 0: the sample has seen {self.data.coverage:.0%} of the probability mass "
+                        "(Good-Turing), and the rest may hold any entropy")
+            elif unseen:
+                how += "; down to the plug-in's value, which falls below the truth on average for any distribution"
+            if repeats:
+                how += (f"; and {self.data.function_slack:.3f} bits lower, the H({self.entropy_of}|"
+                        f"{'X' if self.entropy_of == 'Y' else 'Y'}) that the repeated rows cannot rule out (rule of "
+                        "three and Fano)")
             upper = f"{self.interval[1]:.3f} bits" if math.isfinite(self.interval[1]) else "no upper end"
             lines.append(f"90% interval for the truth: {self.interval[0]:.3f} bits to {upper} ({how}).")
         if math.isfinite(self.data.remaining_bias):
@@ -195,13 +201,14 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
             maps: Any, bound: float | None) -> Verdict:
     data = data_evidence(est, xs, ys, tol.abs_tol, tol.delta, seed=seed, input_ids=ids)
     estimate = data.curve[0]["mean"] if data.curve else math.nan
-    if data.function_side is not None and _constant_side(xs, ys) is None:
+    # (not for binned real values: their truth is the variables', which the codes only approach)
+    if data.function_side is not None and _constant_side(xs, ys) is None and not checks_apply(est, xs, ys):
         side = data.function_side
         own = data.entropy_y if side == "Y" else data.entropy_x
         if abs(own - estimate) <= SAME_VALUE:  # NaN fails: judged as I(X;Y) below
             entropy = _judged(est, ys if side == "Y" else xs, None, ids, tol, seed, maps, bound)
             if abs(entropy.estimate - estimate) <= SAME_VALUE:
-                return _as_information(entropy, side, xs.shape[1])
+                return _as_information(entropy, data, xs.shape[1])
     n, d = xs.shape
     atlas = maps if isinstance(maps, Atlas) else load_atlas(None if maps is None else str(maps))
     if ys is None:
@@ -257,7 +264,7 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
         scale = 1.0 if interval_from in STATED else \
             scale_for(INTERVAL_SCALE, "counts" if est.count_based else "continuous", interval_from)
         unseen = _unseen_mass_floor(est, ys, regime, data, panel, floor) if interval_from is not None else None
-        if unseen is not None:  # stated, not estimated: the upper end as the sources put it, not widened
+        if unseen is not None and unseen < interval[0]:  # stated, not estimated: the upper end as the sources put it, not widened
             interval, interval_from, scale = (min(interval[0], unseen), interval[1]), f"{interval_from} and unseen mass", 1.0
         interval = within(widened(within(interval, floor, upper), scale), floor, upper)
     bias = map_ev.expected_bias
@@ -285,19 +292,31 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
 SAME_VALUE = 1e-9  # bits: an I(X;Y) estimate this close to a side's entropy estimate is that estimate
 
 
-def _as_information(entropy: Verdict, side: str, d: int) -> Verdict:
+def _as_information(entropy: Verdict, data: DataEvidence, d: int) -> Verdict:
     """The verdict on H(Y) (or H(X)) as the verdict on I(X;Y), where that side is a function
     of the other on the sample: every X code carries one Y code, so the joint codes repeat
     as X's do, a count estimator's H(X,Y) is its H(X) and its I(X;Y) its H(Y) to the last
     bit. Where the repeats speak for the population, I(X;Y) = H(Y), and the estimate errs as
     an entropy estimate does: an undersampled H(Y) lies below the truth (a copied 9-bit code
     at N = 256: plug-in 7.59 bits), which the map's I(X;Y) cells, matched on the joint margin,
-    read as the high bias of noisy codes."""
+    read as the high bias of noisy codes. The repeats vouch for the population only so far:
+    the interval's lower end goes down by the H(Y|X) they cannot rule out
+    (``DataEvidence.function_slack``). The data diagnostics are the pair's (distinct X rows,
+    coverage of the joint codes); the curve is the same either way."""
+    side = data.function_side
     other = "X" if side == "Y" else "Y"
     reason = (f"Every {other} code on the sample carries a single {side} code, its repeated rows (at least "
               f"{MIN_REPEATS}) included, so I(X;Y) = H({side}) and the estimate is the estimator's own H({side}); "
               f"judged as that entropy: {entropy.reason}")
-    return replace(entropy, quantity="I(X;Y)", reason=reason, entropy_of=side, d=d)
+    (lo, hi), source = entropy.interval, entropy.interval_from
+    if source is not None and math.isfinite(lo) and math.isfinite(data.function_slack):
+        lo, source = max(0.0, lo - data.function_slack), f"{source} and repeats"
+    pair = {name: getattr(data, name) for name in ("distinct", "coincidences", "coverage", "y_function_of_x",
+                                                   "function_side", "function_slack", "entropy_x", "entropy_y",
+                                                   "joint_entropy")}
+    return replace(entropy, quantity="I(X;Y)", reason=reason, entropy_of=side, d=d, interval=(lo, hi),
+                   interval_from=source, bias_range=(entropy.estimate - hi, entropy.estimate - lo),
+                   data=replace(entropy.data, **pair))
 
 
 def _unseen_mass_floor(est: Any, ys: Any, regime: Regime, data: DataEvidence, panel: PanelEvidence | None,
@@ -366,7 +385,7 @@ def within(interval: tuple[float, float], lower: float, upper: float) -> tuple[f
 #: families' cases (:mod:`mibench.verdicts.families`, ``scripts/held_out_families.py``), each
 #: family weighing the same, never below 1 (an interval is only widened). Judged per family
 #: only with that family's own cases left out of the fit.
-INTERVAL_SCALE = {"counts": 1.000, "counts: map and subsampling": 1.000, "continuous": 1.000,
+INTERVAL_SCALE = {"counts": 1.000, "counts: map and subsampling": 1.000, "counts: subsampling": 1.000, "continuous": 1.000,
                   "continuous: map and subsampling": 1.000}
 
 
