@@ -385,8 +385,8 @@ def within(interval: tuple[float, float], lower: float, upper: float) -> tuple[f
 #: families' cases (:mod:`mibench.verdicts.families`, ``scripts/held_out_families.py``), each
 #: family weighing the same, never below 1 (an interval is only widened). Judged per family
 #: only with that family's own cases left out of the fit.
-INTERVAL_SCALE = {"counts": 1.000, "counts: map and subsampling": 1.000, "counts: subsampling": 1.000, "continuous": 1.000,
-                  "continuous: map and subsampling": 1.000}
+INTERVAL_SCALE = {"counts": 1.000, "counts: map and subsampling": 1.000, "counts: subsampling": 1.000,
+                  "continuous": 1.000, "continuous: map and subsampling": 1.000}
 
 
 #: Interval sources that state where the truth can be (what the sample proves, or anywhere below a
