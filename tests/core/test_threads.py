@@ -72,6 +72,25 @@ def test_this_process_running_threads_are_not_counted_as_busy_neighbours(monkeyp
     assert threads.busy_elsewhere() == 2
 
 
+def test_a_blip_in_one_instant_count_is_not_a_busy_neighbour(monkeypatch):
+    """One runnable task counted at one instant (a thread of ours winding down, a neighbour
+    that came and went) made a whole trust() verdict run on one thread of two; a neighbour
+    that keeps a core busy is in every count."""
+    import io
+
+    def counts(*running):
+        lines = iter(f"0.50 0.40 0.30 {r}/120 4242\n" for r in running)
+        real_open = open
+        monkeypatch.setattr("builtins.open", lambda path, *a, **k: io.StringIO(next(lines)) if path == "/proc/loadavg"
+                            else real_open(path, *a, **k))
+
+    monkeypatch.setattr(threads, "_running_here", lambda: 1)
+    counts(2, 1, 2, 2, 2)
+    assert threads.busy_elsewhere() == 0
+    counts(*[2] * threads.READINGS)
+    assert threads.busy_elsewhere() == 1
+
+
 def test_running_here_sees_a_thread_of_ours_that_is_working():
     """A thread of this process busy in NumPy (the GIL released) is running: counted as ours."""
     import os
