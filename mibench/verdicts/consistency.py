@@ -63,6 +63,7 @@ class ConsistencyEvidence:
     reference_se: float = math.nan
     bias: float = math.nan  # the bias the alarming check saw (estimate - its truth)
     bias_se: float = math.nan
+    alarm: str | None = None  # which check saw it: "null" (at I = 0) or "reference"
     other_kind: bool = False  # the reference is not a kNN estimator like the one checked: their agreement is evidence
     notes: list[str] = field(default_factory=list)
 
@@ -199,13 +200,13 @@ def _regime(evidence: ConsistencyEvidence, estimate: float, own: float, tol: flo
     # joint cells than dependent ones (2 + 2 Gaussians at 8 bins: +0.15 bit shuffled, +0.09 as
     # drawn). The map and the curve judge counts' sampling bias; the null speaks for the others.
     if not count_based and math.isfinite(evidence.null) and abs(evidence.null) > max(tol, ALARM_Z * evidence.null_se):
-        alarms.append((abs(evidence.null), evidence.null, evidence.null_se,
+        alarms.append((abs(evidence.null), evidence.null, evidence.null_se, "null",
                        f"on pairs whose dependence was destroyed by shuffling Y, where the truth is 0, it gives "
                        f"{evidence.null:+.3f} bits (SE {evidence.null_se:.3f}): a bias that does not shrink with N"))
     gap = evidence.reference - estimate
     gap_se = math.sqrt(evidence.reference_se**2 + own**2) if math.isfinite(evidence.reference_se) else math.nan
     if math.isfinite(gap) and math.isfinite(gap_se) and gap > max(tol, ALARM_Z * gap_se):
-        alarms.append((gap, -gap, gap_se,
+        alarms.append((gap, -gap, gap_se, "reference",
                        f"KSG on the normal scores of each marginal (invariant to monotone transforms, as the true I is) "
                        f"gives {evidence.reference:.3f} bits, {gap:.3f} above this estimate (SE {gap_se:.3f}): it misses "
                        "dependence the reference sees"))
@@ -214,5 +215,5 @@ def _regime(evidence: ConsistencyEvidence, estimate: float, own: float, tol: flo
         if math.isnan(evidence.null) and math.isnan(evidence.reference):
             return Regime.UNKNOWN, "neither check could run" + notes
         return Regime.RELIABLE, "the shuffle null and the copula kNN reference raise no alarm" + notes
-    _, evidence.bias, evidence.bias_se, reason = max(alarms, key=lambda a: a[0])
+    _, evidence.bias, evidence.bias_se, evidence.alarm, reason = max(alarms, key=lambda a: a[0])
     return Regime.BIASED, reason + notes
