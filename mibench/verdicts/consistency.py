@@ -75,7 +75,8 @@ class ConsistencyEvidence:
 CONTINUOUS_SHARE = 0.5
 
 
-def _continuous(a: np.ndarray) -> bool:
+def continuous_columns(a: np.ndarray) -> bool:
+    """Whether every column of ``a`` holds mostly distinct values (real values, not codes or labels)."""
     n = a.shape[0]
     return all(len(np.unique(a[:, j])) >= CONTINUOUS_SHARE * n for j in range(a.shape[1]))
 
@@ -87,7 +88,7 @@ def checks_apply(est: Any, x: np.ndarray, y: np.ndarray) -> bool:
         return False
     if not est.count_based:
         return True
-    return hasattr(est, "inner") and _continuous(x) and _continuous(y)  # a binned estimator of real values
+    return hasattr(est, "inner") and continuous_columns(x) and continuous_columns(y)  # a binned estimator of real values
 
 
 def _values(est: Any, x: Any, y: Any) -> np.ndarray:

@@ -25,7 +25,7 @@ from mibench.registry import make_estimator
 from mibench.tasks.base import binary_entropy
 from mibench.verdicts.atlas import Atlas, MapEvidence, scale_dependence, tail_index
 from mibench.verdicts.consistency import (HEAVY_TAILS, ConsistencyEvidence, another_kind_agrees, checks_apply,
-                                          consistency_evidence, extremes_shift)
+                                          consistency_evidence, continuous_columns, extremes_shift)
 from mibench.verdicts.evidence import INTERVAL_Z, MIN_REPEATS, DataEvidence, data_evidence
 from mibench.verdicts.panel import PANEL_Z, PanelEvidence, panel_evidence
 
@@ -109,6 +109,10 @@ class Verdict:
             how = how.get(source.removesuffix(" and reference") if reference else source, "from the subsampling curve alone")
             if reference:  # a binned estimate of continuous data: the truth may lie above every binned value
                 how += ", and the copula kNN reference's band"
+            if source == "truth-free checks" and self.checks is not None and self.checks.alarm == "null" \
+                    and self.checks.bias < 0:
+                how += (", and down to the estimate's own band: a bias the shuffle null saw at I = 0 need not hold at "
+                        "the sample's I")
             if panel:
                 how += ", and every value the count estimators gave"
             if unseen and self.quantity == "I(X;Y)" and self.entropy_of is None:
@@ -201,12 +205,13 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
             maps: Any, bound: float | None) -> Verdict:
     data = data_evidence(est, xs, ys, tol.abs_tol, tol.delta, seed=seed, input_ids=ids)
     estimate = data.curve[0]["mean"] if data.curve else math.nan
-    # (not for binned real values: their truth is the variables', which the codes only approach)
-    if data.function_side is not None and _constant_side(xs, ys) is None and not checks_apply(est, xs, ys):
-        side = data.function_side
+    side = data.function_side
+    rows = None if side is None else ys if side == "Y" else xs
+    # not where the side judged is binned real values: its truth is the values', which its codes only approach
+    if side is not None and _constant_side(xs, ys) is None and not (hasattr(est, "inner") and continuous_columns(rows)):
         own = data.entropy_y if side == "Y" else data.entropy_x
         if abs(own - estimate) <= SAME_VALUE:  # NaN fails: judged as I(X;Y) below
-            entropy = _judged(est, ys if side == "Y" else xs, None, ids, tol, seed, maps, bound)
+            entropy = _judged(est, rows, None, ids, tol, seed, maps, bound)
             if abs(entropy.estimate - estimate) <= SAME_VALUE:
                 return _as_information(entropy, data, xs.shape[1])
     n, d = xs.shape
@@ -233,6 +238,13 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
                   f"{PANEL_Z:g} times its own sampling spread ({data.spread:.3f}). Estimators that fail in different "
                   "ways disagree beyond what the sample explains, so this one is biased; by how much, and which way, "
                   "the panel cannot say (the others may be off further). " + reason)
+    if (est.count_based and regime == Regime.UNSTABLE and data.coverage is not None
+            and data.coverage < BLIND_COVERAGE):
+        regime, source = Regime.BIASED, "unseen mass"
+        reason = (f"The sample has seen {data.coverage:.0%} of the {'joint ' if ys is not None else ''}probability "
+                  "mass (Good-Turing); the unseen rest may hold any entropy, and a count estimate's error there is a "
+                  "bias that its sampling spread cannot show (fresh samples err the same way), so it is biased, not "
+                  "merely unstable. " + reason)
     if bound is not None and estimate > bound + tol.abs_tol:
         regime, source = Regime.BIASED, "bound"
         reason = (f"The estimate exceeds the bound you gave ({bound:.3f} bits), which the truth cannot: it is at least "
@@ -278,6 +290,8 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
         bias = min(checks.bias, estimate)
     if source == "panel":  # a bias is there; neither its size nor its sign is known (the median may be off more)
         bias = math.nan
+    if source == "unseen mass":  # the map's cells' guess where they have one; the curve is mostly spread here
+        bias = map_ev.expected_bias
     if source == "bound":  # at least this far off
         bias = max(bias, estimate - bound) if math.isfinite(bias) else estimate - bound
     if constant:
@@ -306,17 +320,19 @@ def _as_information(entropy: Verdict, data: DataEvidence, d: int) -> Verdict:
     side = data.function_side
     other = "X" if side == "Y" else "Y"
     reason = (f"Every {other} code on the sample carries a single {side} code, its repeated rows (at least "
-              f"{MIN_REPEATS}) included, so I(X;Y) = H({side}) and the estimate is the estimator's own H({side}); "
-              f"judged as that entropy: {entropy.reason}")
+              f"{MIN_REPEATS}) included, so I(X;Y) = H({side}), up to the H({side}|{other}) those repeats cannot rule "
+              f"out ({data.function_slack:.3f} bits), and the estimate is the estimator's own H({side}); judged as "
+              f"that entropy: {entropy.reason}")
     (lo, hi), source = entropy.interval, entropy.interval_from
-    if source is not None and math.isfinite(lo) and math.isfinite(data.function_slack):
+    if source is not None and lo > 0.0 and math.isfinite(data.function_slack):  # only where it lowers the interval
         lo, source = max(0.0, lo - data.function_slack), f"{source} and repeats"
     pair = {name: getattr(data, name) for name in ("distinct", "coincidences", "coverage", "y_function_of_x",
                                                    "function_side", "function_slack", "entropy_x", "entropy_y",
-                                                   "joint_entropy")}
+                                                   "joint_entropy", "ceiling", "ceiling_of", "at_ceiling")}
+    # the pair's ceiling: the side's own (log2 N for an entropy) would be no bound on I(X;Y) here
     return replace(entropy, quantity="I(X;Y)", reason=reason, entropy_of=side, d=d, interval=(lo, hi),
                    interval_from=source, bias_range=(entropy.estimate - hi, entropy.estimate - lo),
-                   data=replace(entropy.data, **pair))
+                   ceiling=data.ceiling, ceiling_of=data.ceiling_of, data=replace(entropy.data, **pair))
 
 
 def _unseen_mass_floor(est: Any, ys: Any, regime: Regime, data: DataEvidence, panel: PanelEvidence | None,
