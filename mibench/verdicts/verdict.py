@@ -276,7 +276,8 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
         scale = 1.0 if interval_from in STATED else \
             scale_for(INTERVAL_SCALE, "counts" if est.count_based else "continuous", interval_from)
         unseen = _unseen_mass_floor(est, ys, regime, data, panel, floor) if interval_from is not None else None
-        if unseen is not None and unseen < interval[0]:  # stated, not estimated: the upper end as the sources put it, not widened
+        if unseen is not None and unseen < interval[0]:  # stated, not estimated: the upper end as the sources
+            # put it, not widened
             interval, interval_from, scale = (min(interval[0], unseen), interval[1]), f"{interval_from} and unseen mass", 1.0
         interval = within(widened(within(interval, floor, upper), scale), floor, upper)
     bias = map_ev.expected_bias
@@ -526,6 +527,9 @@ SEEN_MASS = 0.9  # Good-Turing coverage from which a clean subsampling curve out
 #: Chosen from 0.05, 0.1, 0.25, 0.5 as the value whose coverage on the other families comes
 #: nearest 90 %: six of the nine count-based families left out choose it (BSC codes 0.1, the
 #: digits network 0.05); README, "Unseen mass". (H(X) reaches down to the plug-in at any coverage.)
+#: Under it, too, a count estimate that would be ``unstable`` is ``biased``: the unseen mass's
+#: error is one fresh samples share, which the blocks' spread cannot show (README, "Unseen mass
+#: in the verdict").
 BLIND_COVERAGE = 0.25
 
 
