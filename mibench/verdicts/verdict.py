@@ -238,13 +238,6 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
                   f"{PANEL_Z:g} times its own sampling spread ({data.spread:.3f}). Estimators that fail in different "
                   "ways disagree beyond what the sample explains, so this one is biased; by how much, and which way, "
                   "the panel cannot say (the others may be off further). " + reason)
-    if (est.count_based and regime == Regime.UNSTABLE and data.coverage is not None
-            and data.coverage < BLIND_COVERAGE):
-        regime, source = Regime.BIASED, "unseen mass"
-        reason = (f"The sample has seen {data.coverage:.0%} of the {'joint ' if ys is not None else ''}probability "
-                  "mass (Good-Turing); the unseen rest may hold any entropy, and a count estimate's error there is a "
-                  "bias that its sampling spread cannot show (fresh samples err the same way), so it is biased, not "
-                  "merely unstable. " + reason)
     if bound is not None and estimate > bound + tol.abs_tol:
         regime, source = Regime.BIASED, "bound"
         reason = (f"The estimate exceeds the bound you gave ({bound:.3f} bits), which the truth cannot: it is at least "
@@ -291,8 +284,6 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
         bias = min(checks.bias, estimate)
     if source == "panel":  # a bias is there; neither its size nor its sign is known (the median may be off more)
         bias = math.nan
-    if source == "unseen mass":  # the map's cells' guess where they have one; the curve is mostly spread here
-        bias = map_ev.expected_bias
     if source == "bound":  # at least this far off
         bias = max(bias, estimate - bound) if math.isfinite(bias) else estimate - bound
     if constant:
@@ -527,9 +518,6 @@ SEEN_MASS = 0.9  # Good-Turing coverage from which a clean subsampling curve out
 #: Chosen from 0.05, 0.1, 0.25, 0.5 as the value whose coverage on the other families comes
 #: nearest 90 %: six of the nine count-based families left out choose it (BSC codes 0.1, the
 #: digits network 0.05); README, "Unseen mass". (H(X) reaches down to the plug-in at any coverage.)
-#: Under it, too, a count estimate that would be ``unstable`` is ``biased``: the unseen mass's
-#: error is one fresh samples share, which the blocks' spread cannot show (README, "Unseen mass
-#: in the verdict").
 BLIND_COVERAGE = 0.25
 
 

@@ -505,21 +505,19 @@ def test_a_label_that_is_a_function_of_merged_bins_is_reliable_at_h_of_y_at_smal
     assert w.regime != "reliable", w
 
 
-def test_a_count_estimate_that_saw_a_tenth_of_the_mass_is_biased_not_unstable():
-    # 12 fair bits through a BSC with eps = 0.05: I = 12 (1 - h(0.05)) = 8.56 bits exactly. At
-    # N = 1024 the sample has seen under a tenth of the joint mass; JVHW's value moves by a
-    # quarter bit from block to block, and the verdict said `unstable`; ten fresh samples all
-    # err high by ~1.8 bits, a bias by the map's own rules (judged here by judge_seeds)
+
+@pytest.mark.parametrize("spec", ["jvhw", "chao_shen"])
+def test_a_bias_corrected_estimate_on_little_coverage_can_be_right_on_average(spec):
+    # 64 draws from 256 equally likely values (H = 8 bits exactly): the sample has seen under a
+    # fifth of the mass, yet JVHW and Chao-Shen are right on average and merely noisy (30 fresh
+    # samples: unstable by the map's rules). A rule "under a quarter of the mass seen, unstable
+    # means biased" called both biased; a review helper found it, and it was not kept
     from mibench.judging import judge_seeds
     from mibench.registry import make_estimator
-    from mibench.tasks.base import binary_entropy
-    from mibench.verdicts.verdict import BLIND_COVERAGE
 
-    task = parse_task("binary_codes(dim=12, source=bernoulli, p=0.5, output=bsc, eps=0.05)")
-    truth = 12 * (1 - binary_entropy(0.05))
-    assert task.mutual_information == pytest.approx(truth)
-    seeds = [float(make_estimator("jvhw").mutual_information(*task.sample(1024, s))) for s in range(10)]
-    assert judge_seeds(seeds, truth).regime == "biased"
-    v = mibench.trust(*task.sample(1024, 0), "jvhw")
-    assert v.data.coverage < BLIND_COVERAGE and v.regime == "biased", v
-    assert "merely unstable" in v.reason and v.interval[0] <= truth <= v.interval[1]
+    draws = [np.random.default_rng(s).integers(0, 256, 64) for s in range(30)]
+    seeds = [float(make_estimator(spec).entropy(x)) for x in draws]
+    assert judge_seeds(seeds, 8.0).regime == "unstable"
+    v = mibench.trust(draws[0], None, spec)
+    assert v.data.coverage < 0.25 and v.regime == "unstable", v
+    assert v.interval[0] <= 8.0 <= v.interval[1]
