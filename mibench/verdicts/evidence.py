@@ -71,8 +71,8 @@ class DataEvidence:
     y_function_of_x: bool | None = None
     # "Y" where every X code carries a single Y code on the sample, seen on at least MIN_REPEATS
     # repeated X rows (of different inputs where ids are given); "X" the other way round; None
-    # otherwise. Then the joint codes repeat as that side's do, so a count estimate of I(X;Y)
-    # is its estimate of the other side's entropy, and I(X;Y) = H(Y) (or H(X)) where the
+    # otherwise. Then the joint codes repeat as the other side's do, so a count estimate of
+    # I(X;Y) is its estimate of the named side's entropy, and I(X;Y) = H(Y) (or H(X)) where the
     # repeats speak for the population (:func:`_function_side`)
     function_side: str | None = None
     # bits of H(side | other) the repeats cannot rule out (95 %): by the rule of three a share up to
