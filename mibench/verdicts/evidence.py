@@ -159,8 +159,7 @@ def _function_side(rows: int, x_distinct: int, y_distinct: int, joint_distinct: 
         side, repeats, values = "X", rows - y_distinct, x_distinct
     else:
         return None, math.nan
-    off = min(3.0 / repeats, 0.5)
-    return side, binary_entropy(off) + off * math.log2(max(values - 1, 1))
+    return side, _fano(min(3.0 / repeats, 0.5), values)
 
 
 def _label_like(labels: int, rows: int, tol: float) -> bool:
@@ -209,8 +208,13 @@ def _label_bound(codes: torch.Tensor, y_codes: torch.Tensor, labels: int) -> flo
     pairs, counts = np.unique(xi[repeated].astype(np.int64) * ky + yi[repeated], return_counts=True)
     most = np.zeros(len(xc), dtype=np.int64)
     np.maximum.at(most, pairs // ky, counts)
-    off = 1.0 - most.sum() / repeated.sum()
-    return binary_entropy(off) + off * math.log2(max(labels - 1, 1))
+    return _fano(1.0 - most.sum() / repeated.sum(), labels)
+
+
+def _fano(off: float, values: int) -> float:
+    """Fano's bound on H(Y|X) (bits) when a share ``off`` of rows differs from its X value's
+    most common Y, of ``values`` possible Y values: h(off) + off log2(values - 1)."""
+    return binary_entropy(off) + off * math.log2(max(values - 1, 1))
 
 
 def _one_row_per_input(codes: torch.Tensor, y_codes: torch.Tensor | None, input_ids: np.ndarray,
