@@ -2,7 +2,7 @@
 left out of the map and its intervals widened by a factor fitted on the other families
 only (leave-one-family-out): the README's acceptance table.
 
-    python scripts/held_out_families.py [--out rows.csv] [--rows rows.csv] [--only NAME ...]
+    python scripts/held_out_families.py [--out rows.csv] [--rows rows.csv] [--only NAME ...] [--replicate]
 
 Families (``mibench.verdicts.families``): binary codes through a BSC, codebooks, parity,
 force_to_1 (6 discrete estimators, JVHW among them, N = 256 / 1024 / 4096); Gaussians, transformed
@@ -15,6 +15,10 @@ raw rows (intervals unscaled), ``--rows`` re-tables them without recomputing. Pr
 table with raw intervals, the held-out table, the factors fitted on every family (what
 ``INTERVAL_SCALE`` ships) and the stricter views (``families.STRICTER``: the Gaussian family
 with the copula cells left out too, Student-t with the scale mixtures left out too). About 5 minutes on 2 cores.
+
+``--replicate`` measures each case's class a second time, on seeds 10-19: the table then says
+how often the measured class agrees with itself (what no verdict from one sample can be expected
+to beat) and how often the verdict agrees with that second measurement (about 8 minutes).
 
 ``--unseen`` judges instead the cases nothing was ever tuned on (``families.UNSEEN``: the
 public continuous benchmark's 40 tasks with KSG and an 8-bin plug-in at n = 5,000, and the
@@ -34,7 +38,7 @@ from mibench.verdicts.calibration import (agreement_table, evaluate, family_scal
 from mibench.verdicts.families import FAMILIES, STRICTER, UNSEEN
 
 
-def raw_rows(only: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def raw_rows(only: list[str] | None, replicate: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The raw rows of every family, and of the STRICTER views (reported, never fitted)."""
     shipped = Atlas.shipped()
     parts, stricter = [], []
@@ -45,7 +49,7 @@ def raw_rows(only: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
         cases = family.cases()
         atlas = held_out_atlas(shipped, family.left_out) if family.left_out else shipped
         with unscaled_intervals():
-            parts.append(evaluate(cases, atlas).assign(family=family.name))
+            parts.append(evaluate(cases, atlas, replicate=replicate).assign(family=family.name))
             if family.name in STRICTER:
                 left_out = STRICTER[family.name]
                 stricter.append(evaluate(cases, held_out_atlas(shipped, left_out))
@@ -77,13 +81,15 @@ def main() -> None:
     parser.add_argument("--rows", help="read raw rows written by --out instead of recomputing them")
     parser.add_argument("--only", nargs="*", help="families whose name contains one of these")
     parser.add_argument("--unseen", action="store_true", help="judge the never-tuned-on cases with the shipped verdicts")
+    parser.add_argument("--replicate", action="store_true",
+                        help="measure each case's class again on 10 other seeds: how often the class agrees with itself")
     args = parser.parse_args()
     t0 = time.perf_counter()
     if args.unseen:
         unseen_table(args.out)
         print(f"{time.perf_counter() - t0:.0f} s")
         return
-    results, stricter = (pd.read_csv(args.rows), pd.DataFrame()) if args.rows else raw_rows(args.only)
+    results, stricter = (pd.read_csv(args.rows), pd.DataFrame()) if args.rows else raw_rows(args.only, args.replicate)
     if args.out:
         results.to_csv(args.out, index=False)
     with pd.option_context("display.width", 220, "display.max_columns", 20):

@@ -99,11 +99,11 @@ def _drawn(population: int, n: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, n, 7]).integers(0, population, n)
 
 
-def measured_class(case: Case, seeds: int = 10, tolerances: Tolerances | dict[str, float] | None = None
-                   ) -> dict[str, Any]:
-    """The regime a case's seeds earn against its truth (the map's rules)."""
+def measured_class(case: Case, seeds: int = 10, tolerances: Tolerances | dict[str, float] | None = None,
+                   first_seed: int = 0) -> dict[str, Any]:
+    """The regime a case's seeds (``first_seed`` onwards) earn against its truth (the map's rules)."""
     est = parse_spec(case.estimator)
-    samples = [case.sample(case.n, s) for s in range(seeds)]
+    samples = [case.sample(case.n, s) for s in range(first_seed, first_seed + seeds)]
     xs = np.stack([x for x, _ in samples])
     ys = None if samples[0][1] is None else np.stack([y for _, y in samples])
     values, h_x, h_y = _estimate(est, xs, ys)
@@ -120,14 +120,19 @@ def agrees(verdict: str, measured: dict[str, Any]) -> bool:
     return verdict == measured["measured"] or (verdict == Regime.SATURATED and measured["at_ceiling"])
 
 
-def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: Tolerances | dict[str, float] | None = None
-             ) -> pd.DataFrame:
+def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: Tolerances | dict[str, float] | None = None,
+             replicate: bool = False) -> pd.DataFrame:
     """One row per case: the verdict on seed 0's sample, the measured class, whether they
-    agree, and whether the 90 % interval holds the truth."""
+    agree, and whether the 90 % interval holds the truth. ``replicate``: the class measured
+    again on the next ``seeds`` seeds (``measured_again``), so that a table can say how
+    often the measured class agrees with itself, the most any verdict can be expected to
+    agree with it (``self_agree``), and how often the verdict agrees with the second
+    measurement, which its sample had no part in (``agree_again``)."""
     tol = Tolerances.of(tolerances)
     rows = []
     for case in cases:
         measured = measured_class(case, seeds, tol)
+        again = measured_class(case, seeds, tol, first_seed=seeds) if replicate else None
         x, y = case.sample(case.n, 0)
         v = trust(x, y, case.estimator, maps=atlas, tolerances=tol)
         lo, hi = v.interval
@@ -146,20 +151,35 @@ def evaluate(cases: list[Case], atlas: Atlas, seeds: int = 10, tolerances: Toler
                      "agree": agrees(v.regime, measured),
                      "covered": bool(lo <= case.truth <= hi) if math.isfinite(lo) else None,
                      "gross_error": abs(measured["bias"]) > 3 * tol.abs_tol})
+        if again is not None:
+            rows[-1].update({"measured_again": again["measured"], "agree_again": agrees(v.regime, again),
+                             "self_agree": same_class(measured, again)})
     return pd.DataFrame(rows)
+
+
+def same_class(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """Whether two measurements of one case (two sets of seeds) put it in one class, the
+    saturated of one counting as the other's class where its mean sits at the ceiling (as
+    :func:`agrees` reads a verdict)."""
+    return agrees(first["measured"], second) or agrees(second["measured"], first)
 
 
 def agreement_table(results: pd.DataFrame) -> pd.DataFrame:
     """Per family: cases, share unknown, agreement among known verdicts, reliable verdicts
     on gross errors (|bias| > 3 tol: must be 0), interval coverage of the truth where the
     measured class is reliable or biased (the interval is about sampling, not saturation),
-    and the median interval width (bits) where it is reliable."""
+    and the median interval width (bits) where it is reliable; for replicated rows
+    (:func:`evaluate`), also how often the measured class agrees with itself on other
+    seeds and how often the verdict agrees with that second measurement."""
     def summary(g: pd.DataFrame) -> pd.Series:
         known = g[g["verdict"] != Regime.UNKNOWN]
         sampled = g[g["measured"].isin([Regime.RELIABLE, Regime.BIASED, Regime.UNSTABLE]) & g["covered"].notna()]
         reliable = sampled[sampled["measured"] == Regime.RELIABLE]
+        again = {} if "self_agree" not in g else {  # replicated rows: the measured class against itself
+            "measured_self_agreement": known["self_agree"].astype(float).mean() if len(known) else math.nan,
+            "agreement_again": known["agree_again"].astype(float).mean() if len(known) else math.nan}
         return pd.Series({"cases": len(g), "unknown": (g["verdict"] == Regime.UNKNOWN).mean(),
-                          "agreement": known["agree"].mean() if len(known) else math.nan,
+                          "agreement": known["agree"].mean() if len(known) else math.nan, **again,
                           "reliable_on_gross_error": int(((g["verdict"] == Regime.RELIABLE) & g["gross_error"]).sum()),
                           "interval_coverage": sampled["covered"].astype(float).mean() if len(sampled) else math.nan,
                           "median_width_reliable": float((reliable["interval_hi"] - reliable["interval_lo"]).median())

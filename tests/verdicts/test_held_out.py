@@ -252,3 +252,21 @@ def test_a_shared_scale_is_judged_by_cells_that_share_one(atlas):
     assert v.interval[0] <= truth <= v.interval[1]
     without = mibench.trust(*task.sample(512, 0), "ksg", maps=held_out_atlas(atlas, ["student_t", "scale_mixture"]))
     assert without.regime == "unknown"  # no cell shares the scale: said so, not vouched for
+
+
+def test_a_second_measurement_uses_other_seeds_and_tells_how_often_the_class_agrees_with_itself(atlas):
+    # the replicated class is measured on seeds 10-19; its mean is recomputed here seed by seed
+    from mibench.registry import parse_spec
+    from mibench.verdicts.calibration import evaluate, measured_class, same_class, task_cases
+
+    case = task_cases(["parity(dim=4, noise=0.1)"], ["plugin"], [256], "parity")[0]
+    est = parse_spec("plugin")
+    by_hand = [float(est.mutual_information(*case.sample(256, s))) for s in range(10, 20)]
+    again = measured_class(case, first_seed=10)
+    assert again["mean"] == pytest.approx(np.mean(by_hand), abs=1e-9)
+    assert again["mean"] != pytest.approx(measured_class(case)["mean"], abs=1e-6)  # other samples
+    row = evaluate([case], atlas, replicate=True).iloc[0]
+    assert row["measured_again"] == again["measured"] and row["self_agree"] == (row["measured"] == again["measured"])
+    # a class read at the ceiling counts as the other's, as a verdict's `saturated` does; otherwise classes must match
+    assert same_class({"measured": "saturated", "at_ceiling": True}, {"measured": "reliable", "at_ceiling": True})
+    assert not same_class({"measured": "biased", "at_ceiling": False}, {"measured": "unstable", "at_ceiling": False})
