@@ -214,6 +214,12 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
             entropy = _judged(est, rows, None, ids, tol, seed, maps, bound)
             if abs(entropy.estimate - estimate) <= SAME_VALUE:
                 return _as_information(entropy, data, xs.shape[1])
+        elif math.isfinite(own) and math.isfinite(estimate):  # said: the route a reader may expect is not taken
+            note = (f"{side} is a function of the other side on the sample, but this estimator's I(X;Y) "
+                    f"({estimate:.3f} bits) is not its own H({side}) ({own:.3f}; e.g. a support size given for the joint "
+                    "counts it otherwise), so it is judged as I(X;Y), not as that entropy")
+            data.notes.append(note)
+            data.reason += f" ({note})"
     n, d = xs.shape
     atlas = maps if isinstance(maps, Atlas) else load_atlas(None if maps is None else str(maps))
     if ys is None:

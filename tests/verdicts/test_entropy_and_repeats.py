@@ -246,3 +246,18 @@ def test_a_binned_function_of_real_values_is_not_judged_as_the_codes_entropy():
     v = mibench.trust(x, np.exp(x), "binned(plugin, rule=quantile, bins=8)")
     assert v.entropy_of is None and abs(v.estimate - 3.0) < 1e-9
     assert v.regime == "biased" and v.checks.alarm == "reference" and v.interval[0] > v.estimate + 3, v
+
+
+def test_a_function_side_whose_estimate_is_not_its_entropy_is_said_and_judged_as_information():
+    # A copied 512-codeword code (I = 9 bits exactly): NSB with a support size K counts the
+    # joint codes over K^2 values, so its I(X;Y) is not its own H(Y) and the entropy route
+    # does not apply; it was not taken silently, the reason now says why
+    from mibench.registry import make_estimator
+
+    x, y = parse_task("binary_codes(dim=40, source=codebook, K=512, codebook_seed=0, output=copy)").sample(1024, 0)
+    est = make_estimator("nsb", K=512)
+    own = float(est.entropy(y))
+    v = mibench.trust(x, y, "nsb(K=512)")
+    assert abs(v.estimate - own) > 0.1 and v.entropy_of is None
+    assert "is not its own H(Y)" in v.data.reason and "judged as I(X;Y)" in v.data.reason
+    assert v.regime == "biased" and v.interval[0] <= 9.0 <= v.interval[1], v
