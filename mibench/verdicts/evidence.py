@@ -223,12 +223,16 @@ def _one_row_per_input(codes: torch.Tensor, y_codes: torch.Tensor | None, input_
     duplicated, an input recorded twice) repeats its X and its Y by construction: counted
     as a coincidence it would pass for evidence that Y is a function of X, and for seen
     probability mass (Good-Turing)."""
-    first = np.unique(np.asarray(input_ids).reshape(len(input_ids), -1), axis=0, return_index=True)[1]
-    keep = torch.as_tensor(np.sort(first), device=codes.device)
+    keep = torch.as_tensor(first_rows(input_ids), device=codes.device)
     if len(keep) < codes.shape[1]:
         evidence.notes.append(f"{codes.shape[1] - len(keep)} rows repeat an input already drawn and are counted once "
                               "for coincidences and coverage")
     return codes[:, keep], None if y_codes is None else y_codes[:, keep]
+
+
+def first_rows(input_ids: np.ndarray) -> np.ndarray:
+    """The index of each input's first row, in row order (one row per input)."""
+    return np.sort(np.unique(np.asarray(input_ids).reshape(len(input_ids), -1), axis=0, return_index=True)[1])
 
 
 def _subsample(evidence: DataEvidence, est: Any, x: np.ndarray, y: np.ndarray | None, full: float, seed: int) -> None:

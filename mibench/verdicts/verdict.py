@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from mibench._validate import check_tensor
@@ -24,9 +25,10 @@ from mibench.judging import Regime, Tolerances, describe_ceiling, tolerance_prob
 from mibench.registry import make_estimator
 from mibench.tasks.base import binary_entropy
 from mibench.verdicts.atlas import Atlas, MapEvidence, scale_dependence, tail_index
-from mibench.verdicts.consistency import (HEAVY_TAILS, ConsistencyEvidence, another_kind_agrees, checks_apply,
+from mibench.verdicts.consistency import (HEAVY_TAILS, NORMAL_TAILS, REFERENCE, ConsistencyEvidence,
+                                          another_kind_agrees, checks_apply,
                                           consistency_evidence, continuous_columns, extremes_shift)
-from mibench.verdicts.evidence import INTERVAL_Z, MIN_REPEATS, DataEvidence, data_evidence
+from mibench.verdicts.evidence import INTERVAL_Z, MIN_REPEATS, DataEvidence, data_evidence, first_rows
 from mibench.verdicts.panel import PANEL_Z, PanelEvidence, panel_evidence
 
 
@@ -155,6 +157,8 @@ def _diagnostics(data: DataEvidence) -> str:
 def _as_rows(a: Any, name: str) -> np.ndarray:
     if isinstance(a, torch.Tensor):
         a = check_tensor(a, name).cpu()
+        if a.dtype == torch.bfloat16:  # NumPy has no bfloat16: widened exactly
+            a = a.float()
     array = np.asarray(a)
     if array.ndim == 1:
         array = array[:, None]
@@ -162,6 +166,14 @@ def _as_rows(a: Any, name: str) -> np.ndarray:
         raise ValueError(f"trust takes one sample: {name} must have shape (n,) or (n, d), got {array.shape}; "
                          "score a batch one element at a time")
     return array
+
+
+def _id_codes(ids: np.ndarray) -> np.ndarray:
+    """Input ids as integer codes, one column each: ids may be file names or other objects
+    (a pandas column of strings), which NumPy cannot compare row by row."""
+    if ids.dtype.kind in "biu":
+        return ids
+    return np.stack([pd.factorize(column)[0] for column in ids.T], axis=1)
 
 
 def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path | Atlas | None = None,
@@ -194,7 +206,7 @@ def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path 
     ys = None if y is None else _as_rows(y, "y")
     if ys is not None and ys.shape[0] != xs.shape[0]:
         raise ValueError(f"x has {xs.shape[0]} rows and y has {ys.shape[0]}: give paired samples of equal length")
-    ids = None if input_ids is None else _as_rows(input_ids, "input_ids")
+    ids = None if input_ids is None else _id_codes(_as_rows(input_ids, "input_ids"))
     if ids is not None and ids.shape[0] != xs.shape[0]:
         raise ValueError(f"input_ids has {ids.shape[0]} rows and x has {xs.shape[0]}: give one id per row")
     with fitting_threads(est.work([xs] if ys is None else [xs, ys])):  # one thread on busy cores
@@ -233,7 +245,14 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
     constant = _constant_side(xs, ys)
     checks = None
     if ys is not None and not constant and checks_apply(est, xs, ys):
-        checks = consistency_evidence(est, xs, ys, estimate, data.spread, tol.abs_tol, seed=seed)
+        checks = consistency_evidence(est, xs, ys, estimate, data.spread, tol.abs_tol, seed=seed,
+                                      distinct_inputs=None if ids is None else first_rows(ids))
+        if map_ev.regime == Regime.UNKNOWN and checks.other_kind and math.isfinite(checks.reference):
+            # the reference vouches only where the map's KSG cells are reliable at its value: kNN errs
+            # low where I is large for its N and D (tanh-squashed 4 + 4 Gaussians, I = 2.95 bits at
+            # N = 1024: a Gaussian fit gave 2.14 and the reference agreed at 2.22)
+            checks.reference_map = atlas.nearest(make_estimator(REFERENCE), n, d, checks.reference, tails=NORMAL_TAILS,
+                                                 scale=scale_dependence(xs, ys)).regime
     regime, reason, source = combine(map_ev, data, constant, tol.abs_tol, checks, est.count_based)
     panel = None if constant else panel_evidence(est, xs, ys, estimate)
     if (panel is not None and regime in (Regime.RELIABLE, Regime.UNSTABLE, Regime.UNKNOWN)
@@ -248,10 +267,9 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
         regime, source = Regime.BIASED, "bound"
         reason = (f"The estimate exceeds the bound you gave ({bound:.3f} bits), which the truth cannot: it is at least "
                   f"{estimate - bound:.3f} bits too high. " + reason)
-    if constant == "X alone":  # H(X) = 0 on the sample; unseen values weigh < 3/N (rule of three, 95 %)
-        interval, interval_from = (0.0, binary_entropy(min(3.0 / n, 0.5))), "rule of three"
-    elif constant:  # I(X;Y) = 0 exactly: the interval is that point, the bias the estimate itself
-        interval, interval_from = (0.0, 0.0), "exact"
+    if constant:  # H(X), or I(X;Y) <= H of the constant side, is 0 on the sample; unseen values weigh < 3/N
+        interval, interval_from = within((0.0, unseen_value_entropy(n)), 0.0, math.inf if bound is None else bound), \
+            "rule of three"
     else:
         floor = 0.0 if ys is not None or est.count_based else -math.inf  # I >= 0; a discrete H >= 0
         upper = math.inf if bound is None else float(bound)
@@ -279,6 +297,12 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
             # put it, not widened
             interval, interval_from, scale = (min(interval[0], unseen), interval[1]), f"{interval_from} and unseen mass", 1.0
         interval = within(widened(within(interval, floor, upper), scale), floor, upper)
+        if regime not in (Regime.UNKNOWN, Regime.UNDEFINED) and any(map(math.isnan, interval)):
+            # judged, but neither the map nor the curve places the truth (too few rows, an unmapped
+            # estimator, the bound alone): then anywhere it can be, as under a ceiling
+            interval, interval_from = _at_ceiling_interval(data, floor, upper, tol.abs_tol)
+            if bound is not None and interval[1] == bound:
+                interval_from = "bound"
     bias = map_ev.expected_bias
     if regime == Regime.SATURATED:
         pass  # the map's cells at their ceiling, or nothing: the curve at a ceiling is flat whatever the truth
@@ -299,6 +323,12 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
                    regime=regime, reason=reason, expected_bias=bias, bias_range=bias_range, ceiling=data.ceiling,
                    ceiling_of=data.ceiling_of, interval=interval, interval_from=interval_from, map=map_ev, data=data,
                    map_source=dict(atlas.provenance), checks=checks, panel=panel)
+
+
+def unseen_value_entropy(n: int) -> float:
+    """The entropy (bits) a value never seen in ``n`` rows may carry: its probability is below
+    3/n (rule of three, 95 %), and a binary split at that probability is worth h(3/n)."""
+    return binary_entropy(min(3.0 / n, 0.5))
 
 
 SAME_VALUE = 1e-9  # bits: an I(X;Y) estimate this close to a side's entropy estimate is that estimate
@@ -403,9 +433,9 @@ INTERVAL_SCALE = {"counts": 1.000, "counts: map and subsampling": 1.000, "counts
                   "continuous": 1.000, "continuous: map and subsampling": 1.000}
 
 
-#: Interval sources that state where the truth can be (what the sample proves, or anywhere below a
-#: ceiling), not an estimate's error: never widened, nor fitted on.
-STATED = ("exact", "rule of three", "ceiling")
+#: Interval sources that state where the truth can be (what the sample proves, anywhere below a
+#: ceiling or the bound you gave), not an estimate's error: never widened, nor fitted on.
+STATED = ("exact", "rule of three", "ceiling", "bound")
 
 
 def scale_for(scales: dict[str, float], kind: str, source: str | None) -> float:
@@ -560,14 +590,21 @@ def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None
     Measured on held-out cases: ``scripts/verdict_table.py`` and the README's table."""
     if constant:
         estimate = data.curve[0]["mean"] if data.curve else math.nan
+        unseen = unseen_value_entropy(data.n)
         if constant == "X alone":
-            said = (f"X takes a single value on all {data.n} rows, so H(X) = 0 on the sample (a value never seen has "
-                    f"probability below 3/N, rule of three)")
+            said = f"X takes a single value on all {data.n} rows, so H(X) = 0 on the sample"
         else:
-            said = f"{constant} takes a single value, so I(X;Y) = 0 exactly"
-        if math.isfinite(estimate) and abs(estimate) <= tol:
-            return Regime.RELIABLE, f"{said}, and the estimate is {estimate:+.3f} bits.", None
-        return Regime.BIASED, f"{said}, but the estimator gives {estimate:+.3f} bits.", None
+            said = f"{constant} takes a single value on all {data.n} rows, so I(X;Y) = 0 on the sample"
+        said += (f" (a value never seen has probability below 3/N, rule of three, and is worth at most "
+                 f"{unseen:.3f} bits)")
+        if not math.isfinite(estimate):
+            return Regime.UNDEFINED, f"{said}, but the estimator gives no finite value.", None
+        if abs(estimate) > tol:
+            return Regime.BIASED, f"{said}, but the estimator gives {estimate:+.3f} bits.", None
+        if unseen > tol:  # too few rows to rule out a rare value worth more than the tolerance
+            return Regime.UNKNOWN, (f"{said}: the estimate, {estimate:+.3f} bits, may be off by that much, more than "
+                                    f"the tolerance; {data.n} rows cannot vouch for it."), None
+        return Regime.RELIABLE, f"{said}, and the estimate is {estimate:+.3f} bits.", None
     if data.regime == Regime.UNDEFINED:
         return Regime.UNDEFINED, data.reason[0].upper() + data.reason[1:] + ".", "data"
     if checks is not None and checks.regime == Regime.BIASED and data.regime != Regime.SATURATED:

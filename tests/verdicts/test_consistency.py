@@ -122,20 +122,26 @@ def test_a_check_that_cannot_run_says_why():
 
 def test_with_no_map_cell_an_estimator_of_another_kind_agreeing_vouches_for_clean_data(atlas):
     # A correlated Gaussian pair (rho = 0.9: I = -1/2 log2(1 - rho^2) = 1.198 bits exactly),
-    # 512 rows, judged by a map without Gaussian and copula cells: no cell of the
-    # Gaussian-copula estimator lies near that N and I, so the verdict was `unknown`. KSG on
-    # normal scores, a method that fails differently, agrees within the tolerance and the
-    # shuffle null is ~0: `reliable`, and the interval holds the truth.
+    # 512 rows, judged by a map without cells of the Gaussian-copula estimator: the verdict
+    # was `unknown`. KSG on normal scores, a method that fails differently, agrees within the
+    # tolerance, the shuffle null is ~0, and the map's KSG cells see no bias at the
+    # reference's value: `reliable`, and the interval holds the truth.
+    from mibench.verdicts.atlas import COLUMNS, Atlas
     from mibench.verdicts.calibration import held_out_atlas
 
     task = parse_task("gaussian(dim_x=1, dim_y=1, rho=0.9, structure=sparse, pairs=1)")
     exact = -0.5 * math.log2(1 - 0.9**2)
     assert task.mutual_information == pytest.approx(exact, abs=1e-9)
     x, y = task.sample(512, 0)
-    v = mibench.trust(x, y, "gcmi", maps=held_out_atlas(atlas, ["gaussian", "copula"]))
-    assert v.map.regime == "unknown" and v.checks.other_kind
+    no_gcmi = Atlas(atlas.cells.loc[atlas.cells["estimator"] != "gcmi", COLUMNS], atlas.provenance)
+    v = mibench.trust(x, y, "gcmi", maps=no_gcmi)
+    assert v.map.regime == "unknown" and v.checks.other_kind and v.checks.reference_map in ("reliable", "unstable")
     assert v.regime == "reliable" and "another kind agrees" in v.reason, v
     assert abs(v.estimate - exact) < 0.1 and v.interval[0] <= exact <= v.interval[1]
+    # with no KSG cell near either (Gaussian and copula cells left out), nothing says the
+    # reference itself is right there: the agreement vouches for nothing
+    v = mibench.trust(x, y, "gcmi", maps=held_out_atlas(atlas, ["gaussian", "copula"]))
+    assert v.checks.reference_map == "unknown" and v.regime == "unknown", v
     # a kNN estimator is checked against a kNN reference: their agreement is no evidence
     assert not mibench.trust(x, y, "ksg").checks.other_kind
 

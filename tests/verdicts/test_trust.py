@@ -5,6 +5,8 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
+import torch
 import pytest
 
 import mibench
@@ -288,13 +290,82 @@ def test_n_below_every_map_cell_is_unknown_not_invented():
     assert v.regime != "reliable"
 
 
-def test_one_class_or_a_dead_layer_gives_zero_exactly_and_says_so():
+def test_one_class_or_a_dead_layer_gives_zero_on_the_sample_and_says_what_unseen_values_may_hold():
+    # I(X;Y) <= H(constant side), and a value never seen in 512 rows has probability below
+    # 3/512 (rule of three), worth at most h(3/512) = 0.059 bit: the interval, not the point 0
     rng = np.random.default_rng(3)
     x, y = rng.integers(0, 2, (512, 4)), rng.integers(0, 2, 512)
+    p = 3 / 512
+    h = -p * math.log2(p) - (1 - p) * math.log2(1 - p)
     for xs, ys, side in ((x, np.zeros(512, int), "Y"), (np.zeros((512, 4), int), y, "X")):
         v = mibench.trust(xs, ys, "plugin")
         assert v.estimate == 0.0 and v.regime == "reliable" and f"{side} takes a single value" in v.reason
-        assert v.interval == (0.0, 0.0) and v.expected_bias == 0.0 and v.bias_range == (0.0, 0.0)
+        assert v.interval == pytest.approx((0.0, h)) and v.interval_from == "rule of three" and v.expected_bias == 0.0
+
+
+def test_a_side_constant_on_few_rows_is_not_vouched_for():
+    # 40 draws of a Bernoulli(0.05) X are all 0 in 13 % of samples; with Y = X the truth is
+    # h(0.05) = 0.286 bit, and the verdict was `reliable` with the interval (0, 0)
+    x = np.zeros(40, dtype=int)
+    truth = -0.05 * math.log2(0.05) - 0.95 * math.log2(0.95)
+    for v in (mibench.trust(x, x.copy(), "plugin"), mibench.trust(x, None, "plugin")):
+        assert v.estimate == 0.0 and v.regime == "unknown" and "cannot vouch" in v.reason, v
+        assert v.interval[0] <= truth <= v.interval[1], v
+    assert mibench.trust(np.zeros(200, dtype=int), None, "plugin", bound=0.0).interval == (0.0, 0.0)  # within the bound
+
+
+def test_a_constant_side_with_no_finite_estimate_is_undefined_not_biased():
+    from mibench.interface import UndefinedEstimateWarning
+
+    with pytest.warns(UndefinedEstimateWarning, match="all 100 samples are distinct"):  # NSB without K: NaN here
+        v = mibench.trust(np.arange(100), np.zeros(100, dtype=int), "nsb")
+    assert math.isnan(v.estimate) and v.regime == "undefined" and "no finite value" in v.reason, v
+
+
+def test_a_judged_verdict_always_has_an_interval():
+    # too few rows for a curve or a map cell: the bound alone (biased), or the label's ceiling
+    # (reliable: Y = X mod 2 of 8 equally likely values, I = H(Y) = 1 bit exactly)
+    c = np.random.default_rng(1).integers(0, 8, 20)
+    v = mibench.trust(c, c.copy(), "plugin", bound=0.5)
+    assert v.regime == "biased" and v.interval == (0.0, 0.5) and v.interval_from == "bound", v
+    x = np.random.default_rng([59, 8]).integers(0, 8, 59)
+    v = mibench.trust(x, x % 2, "nsb(K=8)")
+    assert v.regime == "reliable" and v.interval[0] <= 1.0 <= v.interval[1] < 1.5, v
+
+
+def test_ids_may_be_names_and_tensors_may_be_bfloat16():
+    c = np.random.default_rng(0).integers(0, 4, 200)
+    numbers = mibench.trust(c, c % 2, "plugin", input_ids=np.arange(200) // 2)
+    names = mibench.trust(c, c % 2, "plugin", input_ids=pd.Series([f"img{i // 2}.png" for i in range(200)]))
+    assert (names.regime, names.interval, names.data.coincidences) == (numbers.regime, numbers.interval,
+                                                                        numbers.data.coincidences)
+    g = torch.randn(300, generator=torch.Generator().manual_seed(0)).to(torch.bfloat16)
+    h = (g.float() + torch.randn(300, generator=torch.Generator().manual_seed(1))).to(torch.bfloat16)
+    assert mibench.trust(g, h, "ksg").estimate == mibench.trust(g.float(), h.float(), "ksg").estimate
+
+
+def test_the_reference_reads_each_input_once():
+    # a Gaussian sample recorded twice, with ids: the copula kNN reference on every row sat
+    # at 1.33 bits (each row's twin at distance 0) and called a right Gaussian-copula
+    # estimate biased, interval [1.30, inf); the truth is -0.5 log2(1 - 0.25) = 0.208 bit
+    rng = np.random.default_rng(0)
+    g = rng.normal(size=500)
+    h = 0.5 * g + math.sqrt(0.75) * rng.normal(size=500)
+    once = mibench.trust(g, h, "gcmi")
+    v = mibench.trust(np.r_[g, g], np.r_[h, h], "gcmi", input_ids=np.r_[np.arange(500), np.arange(500)])
+    assert v.checks.reference == pytest.approx(once.checks.reference)
+    assert v.regime != "biased" and abs(v.estimate - 0.208) < 0.1, v
+
+
+def test_another_kind_agreeing_does_not_vouch_where_knn_errs_low():
+    # tanh-squashed 4 + 4 Gaussians (rho 0.8 per pair): I = -2 log2(1 - 0.64) = 2.95 bits
+    # exactly; a Gaussian fit gives 2.14 and KSG on normal scores agrees (2.2, low as kNN is
+    # at this I and D): no map cell near, and that agreement had made it `reliable`
+    rng = np.random.default_rng(0)
+    g = rng.normal(size=(1024, 4))
+    h = 0.8 * g + 0.6 * rng.normal(size=(1024, 4))
+    v = mibench.trust(np.tanh(2 * g), np.tanh(2 * h), "parametric_gaussian")
+    assert 2.948 - v.estimate > 0.5 and v.regime != "reliable", v
 
 
 def test_a_curve_riding_the_blocks_ceiling_gives_no_bias_and_the_map_speaks():

@@ -52,7 +52,9 @@ def test_score_states_one_class_dumps(tmp_path):
     assert main(["score", str(tmp_path / "d.npz"), "--out", str(tmp_path / "s"), "--no-progress"]) == 0
     scores = pd.read_csv(tmp_path / "s" / "scores.csv")
     ty = scores[scores["quantity"] == "I(T;Y)"]
-    assert (ty["estimate"] == 0).all() and ty["reason"].str.contains("exactly").all()
+    # 0 on the sample, and the dump's one class bounds I(T;Y) at log2 1 = 0: the interval is that point
+    assert (ty["estimate"] == 0).all() and ty["reason"].str.contains("takes a single value").all()
+    assert (ty["bias_lo"] == 0).all() and (ty["bias_hi"] == 0).all()
     assert "I(T;Y) = 0 exactly" in (tmp_path / "s" / "report.md").read_text()
 
 
