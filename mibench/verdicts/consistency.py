@@ -68,6 +68,7 @@ class ConsistencyEvidence:
     alarm: str | None = None  # which check saw it: "null" (at I = 0) or "reference"
     other_kind: bool = False  # the reference is not a kNN estimator like the one checked: their agreement is evidence
     reference_map: str | None = None  # the map's regime for KSG at the reference's value (asked where no cell judges the estimate)
+    reference_n: int = 0  # rows the reference read: one per input
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,9 +138,12 @@ def consistency_evidence(est: Any, x: np.ndarray, y: np.ndarray, estimate: float
     except (ValueError, TypeError, RuntimeError) as exc:
         evidence.notes.append(f"the estimator fails on shuffled pairs ({str(exc).splitlines()[0]})")
     try:
-        once = slice(None) if distinct_inputs is None else distinct_inputs
-        reference, reference_se = _reference(x[once], y[once], rng)
-        evidence.reference, evidence.reference_se = reference, reference_se
+        once = np.arange(n) if distinct_inputs is None else np.asarray(distinct_inputs)
+        evidence.reference_n = len(once)
+        if len(once) < MIN_ROWS:
+            evidence.notes.append(f"no copula kNN reference: {len(once)} distinct inputs are too few")
+        else:
+            evidence.reference, evidence.reference_se = _reference(x[once], y[once], rng)
     except (ValueError, TypeError, RuntimeError) as exc:
         evidence.notes.append(f"no copula kNN reference here ({str(exc).splitlines()[0]})")
     evidence.regime, evidence.reason = _regime(evidence, estimate, own, tol, est.count_based)

@@ -55,7 +55,7 @@ class Verdict:
     ceiling_of: str | None
     interval: tuple[float, float]
     # "map and subsampling" (see truth_interval), "map", "subsampling", "truth-free checks",
-    # "subsampling and reference", "exact", "rule of three", "ceiling", or None
+    # "subsampling and reference", "exact", "rule of three", "ceiling", "bound", or None
     interval_from: str | None
     map: MapEvidence
     data: DataEvidence
@@ -88,14 +88,15 @@ class Verdict:
                         if math.isfinite(self.estimate) else "")
             lines.append(f"Ceiling that applies: {self.ceiling:.3f} bits ({describe_ceiling(self.ceiling_of, 'short')})"
                          f"{distance}.")
-        if math.isfinite(self.interval[0]):
+        if not any(map(math.isnan, self.interval)):
             how = {"map and subsampling": "the estimate less the bias the map's nearby cells and the subsampling "
                                           "curve allow",
                    "map": "the estimate less the bias the map's nearby cells allow",
                    "truth-free checks": "the estimate less the bias the truth-free checks saw",
                    "subsampling and reference": "the subsampling curve's band and the copula kNN reference's",
-                   "rule of three": "H(X) = 0 on the sample; a value never seen in N rows has probability below 3/N, "
-                                    "worth at most h(3/N) bits if it is one value",
+                   "rule of three": "0 on the sample (a constant side); a value never seen in N draws has "
+                                    "probability below 3/N, worth at most h(3/N) bits if it is one value",
+                   "bound": "anywhere up to the bound you gave: nothing else places the truth",
                    "ceiling": "anywhere the truth can be: an estimate at its ceiling says what N allows, not where "
                               "the truth is",
                    "exact": "exact",
@@ -173,7 +174,13 @@ def _id_codes(ids: np.ndarray) -> np.ndarray:
     (a pandas column of strings), which NumPy cannot compare row by row."""
     if ids.dtype.kind in "biu":
         return ids
-    return np.stack([pd.factorize(column)[0] for column in ids.T], axis=1)
+    columns = []
+    for column in ids.T:
+        codes = pd.factorize(column)[0]
+        missing = codes < 0  # NaN or None: an input nobody named, so one of its own, never a twin of another
+        codes[missing] = codes.max(initial=-1) + 1 + np.arange(missing.sum())
+        columns.append(codes)
+    return np.stack(columns, axis=1)
 
 
 def trust(x: Any, y: Any = None, estimator: Any = "plugin", *, maps: str | Path | Atlas | None = None,
@@ -251,9 +258,11 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
             # the reference vouches only where the map's KSG cells are reliable at its value: kNN errs
             # low where I is large for its N and D (tanh-squashed 4 + 4 Gaussians, I = 2.95 bits at
             # N = 1024: a Gaussian fit gave 2.14 and the reference agreed at 2.22)
-            checks.reference_map = atlas.nearest(make_estimator(REFERENCE), n, d, checks.reference, tails=NORMAL_TAILS,
-                                                 scale=scale_dependence(xs, ys)).regime
-    regime, reason, source = combine(map_ev, data, constant, tol.abs_tol, checks, est.count_based)
+            checks.reference_map = atlas.nearest(make_estimator(REFERENCE), checks.reference_n, d, checks.reference,
+                                                 tails=NORMAL_TAILS, scale=scale_dependence(xs, ys)).regime
+    draws = n if ids is None else len(first_rows(ids))  # a row recorded again is no new draw
+    upper = unseen_value_entropy(draws) if bound is None else min(unseen_value_entropy(draws), float(bound))
+    regime, reason, source = combine(map_ev, data, constant, tol.abs_tol, checks, est.count_based, (draws, upper))
     panel = None if constant else panel_evidence(est, xs, ys, estimate)
     if (panel is not None and regime in (Regime.RELIABLE, Regime.UNSTABLE, Regime.UNKNOWN)
             and panel.stands_apart(data.spread, tol.abs_tol)):
@@ -268,8 +277,7 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
         reason = (f"The estimate exceeds the bound you gave ({bound:.3f} bits), which the truth cannot: it is at least "
                   f"{estimate - bound:.3f} bits too high. " + reason)
     if constant:  # H(X), or I(X;Y) <= H of the constant side, is 0 on the sample; unseen values weigh < 3/N
-        interval, interval_from = within((0.0, unseen_value_entropy(n)), 0.0, math.inf if bound is None else bound), \
-            "rule of three"
+        interval, interval_from = (0.0, upper), "rule of three" if upper == unseen_value_entropy(draws) else "bound"
     else:
         floor = 0.0 if ys is not None or est.count_based else -math.inf  # I >= 0; a discrete H >= 0
         upper = math.inf if bound is None else float(bound)
@@ -558,13 +566,17 @@ BLIND_COVERAGE = 0.25
 
 
 def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None, tol: float = 0.1,
-            checks: ConsistencyEvidence | None = None, count_based: bool = True) -> tuple[str, str, str | None]:
+            checks: ConsistencyEvidence | None = None, count_based: bool = True,
+            constant_upper: tuple[int, float] | None = None) -> tuple[str, str, str | None]:
     """The combined regime, why in one sentence, and which evidence it rests on ("map",
     "data", "both", "checks" or None). In order:
 
-    * a constant side (``constant``: "X" or "Y") makes I(X;Y) = 0 exactly, and a constant
-      X alone ("X alone") H(X) = 0 on the sample: ``reliable`` where the estimate is
-      within the tolerance of 0, else ``biased``;
+    * a constant side (``constant``: "X" or "Y") makes I(X;Y) = 0 on the sample, and a
+      constant X alone ("X alone") H(X): the truth lies in [0, upper], ``constant_upper`` =
+      (draws, upper) with upper = h(3 / draws) (rule of three) or the bound given where lower
+      (default: N draws, no bound): ``reliable`` where the estimate is within the tolerance of
+      all of it, ``biased`` where it lies beyond the tolerance outside it, ``unknown`` between
+      (too few draws to vouch), ``undefined`` on no finite estimate;
     * an alarm of the truth-free checks (:mod:`mibench.verdicts.consistency`: the shuffle
       null, the copula kNN reference) means ``biased``, unless the estimate sits at its ceiling;
     * an estimate at the H(Y) ceiling of distinct X rows is ``reliable`` where the repeated
@@ -590,20 +602,22 @@ def combine(map_ev: MapEvidence, data: DataEvidence, constant: str | None = None
     Measured on held-out cases: ``scripts/verdict_table.py`` and the README's table."""
     if constant:
         estimate = data.curve[0]["mean"] if data.curve else math.nan
-        unseen = unseen_value_entropy(data.n)
+        draws, upper = constant_upper if constant_upper is not None else (data.n, unseen_value_entropy(data.n))
         if constant == "X alone":
-            said = f"X takes a single value on all {data.n} rows, so H(X) = 0 on the sample"
+            said = f"X takes a single value in all {draws} draws, so H(X) = 0 on the sample"
         else:
-            said = f"{constant} takes a single value on all {data.n} rows, so I(X;Y) = 0 on the sample"
-        said += (f" (a value never seen has probability below 3/N, rule of three, and is worth at most "
-                 f"{unseen:.3f} bits)")
+            said = f"{constant} takes a single value in all {draws} draws, so I(X;Y) = 0 on the sample"
+        said += (f" (a value never seen has probability below 3/N, rule of three, worth at most "
+                 f"{unseen_value_entropy(draws):.3f} bits if it is one value"
+                 + (f"; the bound you gave caps it at {upper:.3f})" if upper < unseen_value_entropy(draws) else ")"))
         if not math.isfinite(estimate):
             return Regime.UNDEFINED, f"{said}, but the estimator gives no finite value.", None
-        if abs(estimate) > tol:
+        if estimate < -tol or estimate > upper + tol:
             return Regime.BIASED, f"{said}, but the estimator gives {estimate:+.3f} bits.", None
-        if unseen > tol:  # too few rows to rule out a rare value worth more than the tolerance
-            return Regime.UNKNOWN, (f"{said}: the estimate, {estimate:+.3f} bits, may be off by that much, more than "
-                                    f"the tolerance; {data.n} rows cannot vouch for it."), None
+        if max(abs(estimate), abs(estimate - upper)) > tol:  # some truth in [0, upper] lies beyond the tolerance
+            return Regime.UNKNOWN, (f"{said}: the truth may lie anywhere from 0 to {upper:.3f} bits, and the estimate, "
+                                    f"{estimate:+.3f} bits, is not within the tolerance of all of it; {draws} draws "
+                                    "cannot vouch for it."), None
         return Regime.RELIABLE, f"{said}, and the estimate is {estimate:+.3f} bits.", None
     if data.regime == Regime.UNDEFINED:
         return Regime.UNDEFINED, data.reason[0].upper() + data.reason[1:] + ".", "data"

@@ -292,7 +292,7 @@ def test_n_below_every_map_cell_is_unknown_not_invented():
 
 def test_one_class_or_a_dead_layer_gives_zero_on_the_sample_and_says_what_unseen_values_may_hold():
     # I(X;Y) <= H(constant side), and a value never seen in 512 rows has probability below
-    # 3/512 (rule of three), worth at most h(3/512) = 0.059 bit: the interval, not the point 0
+    # 3/512 (rule of three), worth at most h(3/512) = 0.052 bit: the interval, not the point 0
     rng = np.random.default_rng(3)
     x, y = rng.integers(0, 2, (512, 4)), rng.integers(0, 2, 512)
     p = 3 / 512
@@ -311,7 +311,20 @@ def test_a_side_constant_on_few_rows_is_not_vouched_for():
     for v in (mibench.trust(x, x.copy(), "plugin"), mibench.trust(x, None, "plugin")):
         assert v.estimate == 0.0 and v.regime == "unknown" and "cannot vouch" in v.reason, v
         assert v.interval[0] <= truth <= v.interval[1], v
-    assert mibench.trust(np.zeros(200, dtype=int), None, "plugin", bound=0.0).interval == (0.0, 0.0)  # within the bound
+    # a bound below h(3/N) caps the interval, and an estimate within the tolerance of all of it is reliable
+    v = mibench.trust(np.arange(40), np.zeros(40, dtype=int), "plugin", bound=0.05)
+    assert v.regime == "reliable" and v.interval == (0.0, 0.05) and v.interval_from == "bound", v
+    # rows recorded again are no new draws: 232 rows of 116 inputs vouch as 116 draws do
+    p = 3 / 116
+    v = mibench.trust(np.zeros(232, dtype=int), None, "plugin", input_ids=np.arange(232) // 2)
+    assert v.regime == "unknown" and v.interval == pytest.approx((0.0, -p * math.log2(p) - (1 - p) * math.log2(1 - p)))
+
+
+def test_an_estimate_inside_what_a_constant_side_allows_is_not_called_biased():
+    # NSB with K = 16 on a constant Y gives +0.012 bit; the truth lies in [0, h(3/100)] = [0, 0.194]:
+    # with a tolerance of 0.01 the estimate is neither within it of every such truth nor outside
+    v = mibench.trust(np.arange(100) % 4, np.zeros(100, dtype=int), "nsb(K=16)", tolerances={"abs_tol": 0.01})
+    assert 0.0 < v.estimate < v.interval[1] and v.regime == "unknown", v
 
 
 def test_a_constant_side_with_no_finite_estimate_is_undefined_not_biased():
@@ -342,6 +355,22 @@ def test_ids_may_be_names_and_tensors_may_be_bfloat16():
     g = torch.randn(300, generator=torch.Generator().manual_seed(0)).to(torch.bfloat16)
     h = (g.float() + torch.randn(300, generator=torch.Generator().manual_seed(1))).to(torch.bfloat16)
     assert mibench.trust(g, h, "ksg").estimate == mibench.trust(g.float(), h.float(), "ksg").estimate
+
+
+def test_ids_missing_are_inputs_of_their_own_and_a_reference_needs_enough_inputs():
+    c = np.random.default_rng(0).integers(0, 4, 200)
+    ids = np.arange(200.0)
+    ids[:150] = np.nan  # unnamed inputs: not one input recorded 150 times
+    assert mibench.trust(c, c % 2, "plugin", input_ids=ids).data.coincidences == \
+        mibench.trust(c, c % 2, "plugin").data.coincidences
+    # 8 inputs each recorded 40 times with noise: 8 rows cannot give a kNN reference (its
+    # standard error from two halves of 4 rows came out 0 and raised a false alarm)
+    rng = np.random.default_rng(0)
+    ids = np.repeat(np.arange(8), 40)
+    x = rng.normal(size=8)[ids] + 0.3 * rng.normal(size=320)
+    v = mibench.trust(x, 0.6 * x + rng.normal(size=320), "gcmi", input_ids=ids)
+    assert math.isnan(v.checks.reference) and "8 distinct inputs are too few" in " ".join(v.checks.notes)
+    assert v.checks.alarm is None
 
 
 def test_the_reference_reads_each_input_once():
