@@ -158,10 +158,11 @@ class Atlas:
         return pool.assign(octaves=octaves), kind, key
 
     def nearest(self, estimator: Any, n: int, d: int, estimate: float, entropies: tuple[float, float, float] | None = None,
-                tails: float | None = None, scale: float | None = None) -> MapEvidence:
+                tails: float | None = None, scale: float | None = None, same_d: bool = False) -> MapEvidence:
         """The map's evidence for one I(X;Y) estimate (see the module notes); ``tails`` and
         ``scale``: the sample's :func:`tail_index` and :func:`scale_dependence`, for
-        estimators of continuous values."""
+        estimators of continuous values; ``same_d``: only cells of this very D (not within a
+        factor 2), where the estimator's bias moves fast with D."""
         found = self._pool(estimator, n)
         if isinstance(found, MapEvidence):
             return found
@@ -204,7 +205,7 @@ class Atlas:
                 return MapEvidence(Regime.UNKNOWN, f"no map cell for {key} near N = {n} has " + what.format(value))
             pool = pool[alike]
         d_gap = (np.log2(pool["d"].astype(float).fillna(d)) - math.log2(max(d, 1))).abs()
-        gap = (pool["mean"] - estimate).abs() + np.where(d_gap <= 1, 0.5 * d_gap, math.inf)
+        gap = (pool["mean"] - estimate).abs() + np.where(d_gap <= (0 if same_d else 1), 0.5 * d_gap, math.inf)
         allowed = max(MAX_DIFFICULTY_GAP, 0.25 * abs(estimate))
         return _nearest(pool, gap, gap <= allowed, key, f"N = {n}, D = {d} and I^ = {estimate:.2f} bits")
 

@@ -255,11 +255,12 @@ def _judged(est: Any, xs: torch.Tensor, ys: torch.Tensor | None, ids: torch.Tens
     if ys is not None and not constant and checks_apply(est, xs, ys):
         checks = consistency_evidence(est, xs, ys, estimate, data.spread, tol.abs_tol, seed=seed, distinct_inputs=once)
         if map_ev.regime == Regime.UNKNOWN and checks.other_kind and math.isfinite(checks.reference):
-            # the reference vouches only where the map's KSG cells see no bias at its value: kNN errs
-            # low where I is large for its N and D (tanh-squashed 4 + 4 Gaussians, I = 2.95 bits at
-            # N = 1024: a Gaussian fit gave 2.14 and the reference agreed at 2.22)
+            # the reference vouches only where the map's KSG cells of this D see no bias at its value:
+            # kNN errs low where I is large for its N and D (tanh-squashed 4 + 4 Gaussians, I = 2.95
+            # bits at N = 1024: a Gaussian fit gave 2.14 and the reference agreed at 2.22; cells of
+            # D = 2 at that value are reliable)
             checks.reference_map = atlas.nearest(make_estimator(REFERENCE), checks.reference_n, d, checks.reference,
-                                                 tails=NORMAL_TAILS, scale=scale_dependence(xs, ys)).regime
+                                                 tails=NORMAL_TAILS, scale=scale_dependence(xs, ys), same_d=True).regime
     draws = n if once is None else len(once)
     upper = unseen_value_entropy(draws) if bound is None else min(unseen_value_entropy(draws), float(bound))
     regime, reason, source = combine(map_ev, data, constant, tol.abs_tol, checks, est.count_based, (draws, upper))

@@ -388,13 +388,15 @@ def test_the_reference_reads_each_input_once():
 
 def test_another_kind_agreeing_does_not_vouch_where_knn_errs_low():
     # tanh-squashed 4 + 4 Gaussians (rho 0.8 per pair): I = -2 log2(1 - 0.64) = 2.95 bits
-    # exactly; a Gaussian fit gives 2.14 and KSG on normal scores agrees (2.2, low as kNN is
-    # at this I and D): no map cell near, and that agreement had made it `reliable`
-    rng = np.random.default_rng(0)
-    g = rng.normal(size=(1024, 4))
-    h = 0.8 * g + 0.6 * rng.normal(size=(1024, 4))
-    v = mibench.trust(np.tanh(2 * g), np.tanh(2 * h), "parametric_gaussian")
-    assert 2.948 - v.estimate > 0.5 and v.regime != "reliable", v
+    # exactly; a Gaussian fit gives 2.14-2.28 and KSG on normal scores agrees (2.2-2.3, low as
+    # kNN is at this I and D): no map cell near, and that agreement had made 3 of these 5
+    # samples `reliable` (2 of 5 while KSG cells of D = 2, reliable at 2.3 bits, still spoke)
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        g = rng.normal(size=(1024, 4))
+        h = 0.8 * g + 0.6 * rng.normal(size=(1024, 4))
+        v = mibench.trust(np.tanh(2 * g), np.tanh(2 * h), "parametric_gaussian")
+        assert 2.948 - v.estimate > 0.5 and v.regime != "reliable", v
 
 
 def test_a_curve_riding_the_blocks_ceiling_gives_no_bias_and_the_map_speaks():
