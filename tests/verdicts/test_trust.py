@@ -623,3 +623,17 @@ def test_a_bias_corrected_estimate_on_little_coverage_can_be_right_on_average(sp
     v = mibench.trust(draws[0], None, spec)
     assert v.data.coverage < 0.25 and v.regime == "unstable", v
     assert v.interval[0] <= 8.0 <= v.interval[1]
+
+
+def test_knn_on_columns_of_very_different_spreads_says_so():
+    # ranks 0-1023 against tanh values (I = 0.208 bit, kept by the monotone maps): KSG's
+    # max-norm reads the ranks alone and gives 0.000; standardized it sees the dependence
+    rng = np.random.default_rng(0)
+    g = rng.normal(size=1024)
+    h = 0.5 * g + math.sqrt(0.75) * rng.normal(size=1024)
+    ranks, squashed = np.argsort(np.argsort(g)).astype(float), np.tanh(3 * h)
+    raw = mibench.trust(ranks, squashed, "ksg")
+    assert abs(raw.estimate) < 0.02 and "spreads differ" in raw.data.reason, raw
+    fair = mibench.trust(ranks, squashed, "ksg", standardize=True)
+    assert fair.estimate > 0.1 and "spreads differ" not in fair.data.reason, fair  # 0.149: it sees the dependence
+    assert "spreads differ" not in mibench.trust(g, h, "ksg").data.reason
