@@ -18,7 +18,8 @@ with the copula cells left out too, Student-t with the scale mixtures left out t
 
 ``--replicate`` measures each case's class a second time, on seeds 10-19: the table then says
 how often the measured class agrees with itself (what no verdict from one sample can be expected
-to beat) and how often the verdict agrees with that second measurement (3 min 40 s in all, measured on an idle 2-core machine).
+to beat) and how often the verdict agrees with that second measurement (3 min 40 s in all,
+measured on an idle 2-core machine).
 
 ``--unseen`` judges instead the cases nothing was ever tuned on (``families.UNSEEN``: the
 public continuous benchmark's 40 tasks with KSG and an 8-bin plug-in at n = 5,000, and the
